@@ -1,0 +1,53 @@
+"""Decode only the sampled frames of a video file, opening it once per clip."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+IndexSampler = Callable[[int], list[int]]
+
+
+class VideoReadError(RuntimeError):
+    """A video could not be opened or decoded; the message names the file."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+def read_clip(
+    path: str | Path,
+    sample: IndexSampler,
+    size: tuple[int, int] | None = None,
+) -> tuple[torch.Tensor, int]:
+    """Open ``path`` once, ask ``sample(num_frames)`` for indices and decode just those frames.
+
+    ``size`` is ``(height, width)`` to resize to while decoding (None keeps the native size).
+    Returns ``(frames, num_frames)`` with frames a uint8 tensor ``(len(indices), H, W, 3)`` in RGB.
+    """
+    import decord  # imported lazily: worker processes pay the import once, the CLI stays light
+
+    path = Path(path)
+    if not path.is_file():
+        raise VideoReadError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise VideoReadError(path, "empty file (0 bytes)")
+    height, width = size if size is not None else (-1, -1)
+    try:
+        reader = decord.VideoReader(str(path), ctx=decord.cpu(0), width=width, height=height, num_threads=1)
+        num_frames = len(reader)
+    except Exception as error:  # decord raises its own DECORDError and RuntimeError types
+        raise VideoReadError(path, f"cannot open video ({error})") from error
+    if num_frames < 1:
+        raise VideoReadError(path, "video has no frames")
+    indices = sample(num_frames)
+    try:
+        frames = reader.get_batch(indices).asnumpy()
+    except Exception as error:
+        raise VideoReadError(path, f"cannot decode frames {indices} of {num_frames} ({error})") from error
+    finally:
+        del reader
+    return torch.from_numpy(frames), num_frames

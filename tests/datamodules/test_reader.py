@@ -1,0 +1,76 @@
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from datamodules.reader import VideoReadError, read_clip
+from datamodules.sampling import segment_indices
+
+VIDEOS = sorted((Path(__file__).resolve().parents[3] / "shared" / "reference" / "videos").glob("*.mp4"))
+
+
+def decode_all_with_pyav(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+
+
+@pytest.fixture(scope="module", params=VIDEOS, ids=[v.name for v in VIDEOS])
+def video(request):
+    return request.param, decode_all_with_pyav(request.param)
+
+
+def test_reference_videos_are_present():
+    assert len(VIDEOS) >= 4
+
+
+def test_reader_returns_exactly_the_requested_frames(video):
+    path, reference = video
+    generator = torch.Generator().manual_seed(0)
+    requests = [
+        lambda n: segment_indices(n, 8, "test"),
+        lambda n: segment_indices(n, 8, "train", generator=generator),
+        lambda n: segment_indices(n, 3, "train", frames_per_segment=4, generator=generator),
+        lambda n: [0, n - 1, n // 2, n // 2],  # unordered and repeated indices
+    ]
+    for sample in requests:
+        asked: list[int] = []
+
+        def recording(n, sample=sample):
+            asked.extend(sample(n))
+            return asked
+
+        frames, num_frames = read_clip(path, recording)
+        assert num_frames == len(reference)
+        assert frames.dtype == torch.uint8
+        assert frames.shape == (len(asked), *reference.shape[1:])
+        np.testing.assert_array_equal(frames.numpy(), reference[asked])
+
+
+def test_resize_on_decode_keeps_the_requested_frames(video):
+    path, reference = video
+    indices = segment_indices(len(reference), 8, "test")
+    frames, _ = read_clip(path, lambda n: indices, size=(72, 96))
+    assert frames.shape == (8, 72, 96, 3)
+    # each resized frame is closest to the resized reference frame of the same index
+    reference_small = torch.nn.functional.interpolate(
+        torch.from_numpy(reference).permute(0, 3, 1, 2).float(), size=(72, 96), mode="area"
+    )
+    for position, index in enumerate(indices):
+        distances = (reference_small - frames[position].permute(2, 0, 1).float()).abs().mean(dim=(1, 2, 3))
+        neighbours = distances[max(0, index - 3) : index + 4]
+        assert float(distances[index]) <= float(neighbours.min()) + 1e-6
+
+
+def test_missing_and_empty_files_name_the_file(tmp_path):
+    with pytest.raises(VideoReadError, match="missing.mp4: file not found"):
+        read_clip(tmp_path / "missing.mp4", lambda n: [0])
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(VideoReadError, match="empty.mp4: empty file"):
+        read_clip(empty, lambda n: [0])
+    text = tmp_path / "text.mp4"
+    text.write_text("not a video")
+    with pytest.raises(VideoReadError, match="text.mp4: cannot open video"):
+        read_clip(text, lambda n: [0])
