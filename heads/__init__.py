@@ -1,0 +1,25 @@
+"""Spatiotemporal-modeling heads, looked up by short name in one explicit table."""
+from __future__ import annotations
+
+from heads.base import Head, HeadInput
+from heads.recurrent import LSTMHead
+from heads.transform import build_transform
+from heads.tsn import TSNHead
+
+HEADS: dict[str, type[Head]] = {
+    "tsn": TSNHead,
+    "lstm": LSTMHead,
+}
+
+
+def head_class(name: str) -> type[Head]:
+    if name not in HEADS:
+        raise KeyError(f"unknown head {name!r}; known: {', '.join(HEADS)}")
+    return HEADS[name]
+
+
+def build_head(name: str, num_segments: int, num_classes: int, feature_dim: int = 256) -> Head:
+    return head_class(name)(num_segments, num_classes, feature_dim)
+
+
+__all__ = ["HEADS", "Head", "HeadInput", "build_head", "build_transform", "head_class"]

@@ -1,0 +1,174 @@
+"""Command line: ``stbench run | benchmark | generate`` (also ``python -m benchmark``)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+DEFAULT_BENCHMARK_HEADS = ("tsn", "lstm")
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    from backbones import BACKBONES
+    from datamodules.datasets import DATASETS
+    from heads import HEADS
+
+    what = parser.add_argument_group("what to run (unset values come from the dataset's protocol)")
+    what.add_argument("--dataset", default="synthetic", choices=sorted(DATASETS))
+    what.add_argument("--split", default="default", help="dataset split (e.g. 1, 2, 3 for UCF-101)")
+    what.add_argument("--backbone", default="smallcnn", choices=sorted(BACKBONES))
+    what.add_argument("--backbone-weights", default=None, metavar="PATH", help="local ImageNet weight file")
+    what.add_argument("--partial-bn", action="store_true", help="freeze every backbone BatchNorm but the first")
+    what.add_argument("--segments", type=int, default=None, metavar="T")
+    what.add_argument("--input-size", type=int, default=None)
+    what.add_argument("--epochs", type=int, default=None)
+    what.add_argument("--batch-size", type=int, default=None, help="clips per process and step")
+    what.add_argument("--lr", type=float, default=None)
+    what.add_argument("--lr-steps", type=int, nargs="*", default=None, metavar="EPOCH", help="epochs where lr ×0.1")
+    what.add_argument("--weight-decay", type=float, default=None)
+    what.add_argument("--seed", type=int, default=0)
+
+    how = parser.add_argument_group("where and how it runs (not part of the run id)")
+    how.add_argument(
+        "--data-root", default=None, help="dataset folder (synthetic: a cache folder to generate into, or a generated dataset)"
+    )
+    how.add_argument("--results-dir", default="results", help="leaderboard.csv and per-run results go here")
+    how.add_argument("--work-dir", default="runs", help="logs and checkpoints go here")
+    how.add_argument("--accelerator", default="auto")
+    how.add_argument("--devices", default="1", help="number of devices per node, or 'auto'")
+    how.add_argument("--strategy", default="auto", help="e.g. ddp")
+    how.add_argument("--num-nodes", type=int, default=1)
+    how.add_argument("--workers", type=int, default=2, help="data loader processes per device")
+    how.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    how.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline unless configured)")
+    how.add_argument("--limit-train-batches", type=float, default=None, help="debug: fraction (<=1) or count of batches")
+    how.add_argument("--limit-eval-batches", type=float, default=None, help="debug: fraction (<=1) or count of batches")
+
+
+def _limit(value: float | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(value) if value > 1 else value
+
+
+def _config_and_options(args: argparse.Namespace, head: str):
+    from benchmark.config import resolve_config
+    from benchmark.runner import RunOptions
+
+    config = resolve_config(
+        args.dataset,
+        split=args.split,
+        backbone=args.backbone,
+        backbone_weights=args.backbone_weights,
+        partial_bn=args.partial_bn or None,
+        head=head,
+        segments=args.segments,
+        input_size=args.input_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        lr_steps=args.lr_steps,
+        weight_decay=args.weight_decay,
+        seed=args.seed,
+    )
+    devices: int | str = int(args.devices) if str(args.devices).isdigit() else args.devices
+    options = RunOptions(
+        data_root=args.data_root,
+        results_dir=args.results_dir,
+        work_dir=args.work_dir,
+        accelerator=args.accelerator,
+        devices=devices,
+        strategy=args.strategy,
+        num_nodes=args.num_nodes,
+        num_workers=args.workers,
+        progress=not args.no_progress,
+        wandb=args.wandb,
+        limit_train_batches=_limit(args.limit_train_batches),
+        limit_eval_batches=_limit(args.limit_eval_batches),
+    )
+    return config, options
+
+
+def _print_rows(rows: list[dict], leaderboard: Path) -> None:
+    import pandas as pd
+
+    columns = ["head", "backbone", "segments", "top1", "top5", "top1_reversed_pairs", "mean_class_acc",
+               "n_test_evaluated", "n_test_expected", "head_params", "total_params", "train_clips_per_s", "wall_s"]  # fmt: skip
+    table = pd.DataFrame(rows)[columns]
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"\nleaderboard: {leaderboard.resolve()}")
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from benchmark.runner import run
+
+    config, options = _config_and_options(args, args.head)
+    row = run(config, options)
+    if row is not None:
+        _print_rows([row], Path(options.results_dir) / "leaderboard.csv")
+    return 0
+
+
+def command_benchmark(args: argparse.Namespace) -> int:
+    """The main job: the same protocol for every head, one leaderboard row each, then a table."""
+    from benchmark.runner import run
+
+    rows = []
+    for head in args.heads:
+        config, options = _config_and_options(args, head)
+        print(f"== {head} on {config.backbone} / {config.dataset}, T={config.segments}, run {config.run_id}", flush=True)
+        row = run(config, options)
+        if row is not None:
+            rows.append(row)
+    if rows:
+        print()
+        _print_rows(rows, Path(args.results_dir) / "leaderboard.csv")
+    return 0
+
+
+def command_generate(args: argparse.Namespace) -> int:
+    from datamodules.synthetic import SyntheticConfig, ensure_synthetic
+
+    directory = ensure_synthetic(args.data_root, SyntheticConfig(seed=args.seed), progress=not args.no_progress)
+    print(directory)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from heads import HEADS
+
+    parser = argparse.ArgumentParser(
+        prog="stbench", description="Benchmark spatiotemporal-modeling heads for video action recognition."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run_parser = commands.add_parser("run", help="train and test one head; append its leaderboard row")
+    run_parser.add_argument("--head", default="lstm", choices=list(HEADS))
+    _add_run_arguments(run_parser)
+    run_parser.set_defaults(handler=command_run)
+
+    bench_parser = commands.add_parser(
+        "benchmark", help="the main job: every head under one protocol on the built-in dataset, then a table"
+    )
+    bench_parser.add_argument("--heads", nargs="+", default=list(DEFAULT_BENCHMARK_HEADS), choices=list(HEADS))
+    _add_run_arguments(bench_parser)
+    bench_parser.set_defaults(handler=command_benchmark)
+
+    generate_parser = commands.add_parser("generate", help="generate the built-in synthetic dataset")
+    generate_parser.add_argument("--data-root", default=None)
+    generate_parser.add_argument("--seed", type=int, default=0)
+    generate_parser.add_argument("--no-progress", action="store_true")
+    generate_parser.set_defaults(handler=command_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""The leaderboard CSV: a stable schema, and appends that never corrupt or duplicate rows.
+
+Writers take a file lock next to the CSV, read it, replace any earlier row of the same run id,
+write the whole table to a temporary file in the same folder and ``os.replace`` it into place:
+a reader sees the old table or the new one, never a partial row, and a process killed mid-write
+leaves the old table intact.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+from filelock import FileLock
+
+LEADERBOARD_COLUMNS: tuple[str, ...] = (
+    "run_id", "timestamp", "git_sha", "status",
+    "dataset", "split", "modality", "backbone", "head", "segments", "input_size", "seed",
+    "epochs", "batch_size", "lr", "world_size",
+    "top1", "top5", "mean_class_acc", "top1_reversed_pairs",
+    "n_test", "n_test_expected", "n_test_evaluated",
+    "head_params", "transform_params", "backbone_params", "total_params",
+    "train_clips_per_s", "wall_s",
+)  # fmt: skip
+
+
+def read_leaderboard(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        return pd.DataFrame(columns=list(LEADERBOARD_COLUMNS))
+    return pd.read_csv(path, dtype={"run_id": str, "git_sha": str, "split": str})
+
+
+def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
+    extra = [column for column in frame.columns if column not in LEADERBOARD_COLUMNS]
+    return frame.reindex(columns=list(LEADERBOARD_COLUMNS) + extra)
+
+
+def write_atomically(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", newline="") as stream:
+            frame.to_csv(stream, index=False)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def upsert_rows(path: str | Path, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Add rows to the leaderboard, replacing earlier rows with the same run_id."""
+    path = Path(path)
+    new = pd.DataFrame(list(rows))
+    with FileLock(str(path) + ".lock", timeout=120):
+        table = read_leaderboard(path)
+        if len(table):
+            table = table[~table["run_id"].isin(new["run_id"])]
+            table = pd.concat([table, new], ignore_index=True) if len(table) else new
+        else:
+            table = new
+        table = _ordered(table)
+        write_atomically(table, path)
+    return table

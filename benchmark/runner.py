@@ -1,0 +1,173 @@
+"""One run: fit, then test, then one leaderboard row (written by the global rank 0 only)."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.loggers import CSVLogger, Logger
+
+from backbones import build_backbone
+from benchmark.config import RunConfig
+from benchmark.confusion import mean_class_accuracy, save_confusion, subset_top1, top1
+from benchmark.module import VideoClassifier
+from benchmark.provenance import git_sha
+from benchmark.results import upsert_rows
+from benchmark.throughput import TrainThroughput
+from datamodules.datamodule import VideoDataModule
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How and where a run executes; none of this changes the run id."""
+
+    data_root: str | None = None
+    results_dir: str = "results"
+    work_dir: str = "runs"
+    accelerator: str = "auto"
+    devices: int | str = 1
+    strategy: str = "auto"
+    num_nodes: int = 1
+    num_workers: int = 2
+    progress: bool = True
+    wandb: bool = False
+    limit_train_batches: int | float | None = None
+    limit_eval_batches: int | float | None = None
+
+
+def _loggers(config: RunConfig, options: RunOptions) -> list[Logger]:
+    loggers: list[Logger] = [CSVLogger(options.work_dir, name=config.run_id, version="logs")]
+    if options.wandb:
+        wandb_logger = _wandb_logger(config, options)
+        if wandb_logger is not None:
+            loggers.append(wandb_logger)
+    return loggers
+
+
+def _wandb_logger(config: RunConfig, options: RunOptions) -> Logger | None:
+    """Offline unless the user configured wandb (WANDB_MODE or WANDB_API_KEY); never fatal."""
+    try:
+        from pytorch_lightning.loggers import WandbLogger
+
+        configured = bool(os.environ.get("WANDB_MODE") or os.environ.get("WANDB_API_KEY"))
+        return WandbLogger(
+            project=os.environ.get("WANDB_PROJECT", "stbench"),
+            name=f"{config.head}-{config.backbone}-{config.dataset}-{config.run_id}",
+            save_dir=options.work_dir,
+            offline=not configured,
+            config=config.to_dict(),
+        )
+    except Exception as error:  # wandb missing or failing must not stop a benchmark
+        warnings.warn(f"wandb logging disabled: {error}")
+        return None
+
+
+def build_trainer(config: RunConfig, options: RunOptions, callbacks: list[pl.Callback]) -> pl.Trainer:
+    limits: dict[str, Any] = {}
+    if options.limit_train_batches is not None:
+        limits["limit_train_batches"] = options.limit_train_batches
+    if options.limit_eval_batches is not None:
+        limits["limit_val_batches"] = options.limit_eval_batches
+        limits["limit_test_batches"] = options.limit_eval_batches
+    return pl.Trainer(
+        max_epochs=config.epochs,
+        accelerator=options.accelerator,
+        devices=options.devices,
+        strategy=options.strategy,
+        num_nodes=options.num_nodes,
+        gradient_clip_val=config.clip_grad_norm,
+        gradient_clip_algorithm="norm",
+        logger=_loggers(config, options),
+        callbacks=callbacks,
+        use_distributed_sampler=False,  # the datamodule shards itself, without padding at evaluation
+        enable_progress_bar=options.progress,
+        enable_model_summary=False,
+        log_every_n_steps=10,
+        default_root_dir=options.work_dir,
+        num_sanity_val_steps=0,
+        **limits,
+    )
+
+
+def run(config: RunConfig, options: RunOptions = RunOptions()) -> dict[str, Any] | None:
+    """Train and test one configuration; returns the leaderboard row on global rank 0, else None."""
+    started = time.time()
+    pl.seed_everything(config.seed, workers=True, verbose=False)
+    backbone_norm = build_backbone(config.backbone).input_norm
+    datamodule = VideoDataModule(
+        config.dataset,
+        num_segments=config.segments,
+        batch_size=config.batch_size,
+        input_size=config.input_size,
+        input_norm=backbone_norm,
+        seed=config.seed,
+        root=options.data_root,
+        split=config.split,
+        num_workers=options.num_workers,
+        progress=options.progress,
+    )
+    model = VideoClassifier(config, datamodule.spec.num_classes)
+    throughput = TrainThroughput()
+    checkpoint = ModelCheckpoint(dirpath=Path(options.work_dir) / config.run_id / "checkpoints", save_last=True)
+    trainer = build_trainer(config, options, [throughput, checkpoint])
+    trainer.fit(model, datamodule=datamodule)
+    trainer.test(model, datamodule=datamodule, verbose=False)
+    if not trainer.is_global_zero:
+        return None
+
+    confusion = model.test_confusion
+    assert confusion is not None
+    splits = datamodule.splits
+    assert splits is not None
+    names = splits.class_names
+    pair_classes = [name for pair in splits.reversed_pairs for name in pair]
+    net = model.net
+    counts = {part: sum(p.numel() for p in getattr(net, part).parameters()) for part in ("head", "transform", "backbone")}
+    n_evaluated = int(confusion.sum())
+    row = {
+        "run_id": config.run_id,
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_sha": git_sha(),
+        "status": "finished",
+        "dataset": config.dataset,
+        "split": config.split,
+        "modality": config.modality,
+        "backbone": config.backbone,
+        "head": config.head,
+        "segments": config.segments,
+        "input_size": config.input_size,
+        "seed": config.seed,
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "lr": config.lr,
+        "world_size": trainer.world_size,
+        "top1": top1(confusion),
+        "top5": float(trainer.callback_metrics["test/top5"]),
+        "mean_class_acc": mean_class_accuracy(confusion),
+        "top1_reversed_pairs": subset_top1(confusion, names, pair_classes),
+        "n_test": n_evaluated,
+        "n_test_expected": len(splits.test),
+        "n_test_evaluated": n_evaluated,
+        "head_params": counts["head"],
+        "transform_params": counts["transform"],
+        "backbone_params": counts["backbone"],
+        "total_params": sum(counts.values()),
+        "train_clips_per_s": throughput.clips_per_second,
+        "wall_s": round(time.time() - started, 1),
+    }
+    run_dir = Path(options.results_dir) / "runs" / config.run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    save_confusion(confusion, names, run_dir / "confusion.csv")
+    upsert_rows(Path(options.results_dir) / "leaderboard.csv", [row])
+    return row

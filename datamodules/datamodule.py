@@ -1,0 +1,114 @@
+"""The LightningDataModule: segment-sampled clips for train / val / test, augmented on the device."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from backbones.base import InputNorm
+from datamodules.augment import augment_batch
+from datamodules.clip_dataset import ClipDataset, EpochKeyedSampler
+from datamodules.datasets import DatasetSplits, get_dataset
+
+
+class VideoDataModule(pl.LightningDataModule):
+    """Loads a dataset from the table in :mod:`datamodules.datasets`.
+
+    Workers only decode the sampled frames; crop, resize, flip and normalisation run batched on
+    the model's device in :meth:`on_after_batch_transfer`. Under DDP, evaluation loaders give
+    each process a disjoint share of the videos with no padding (each video counted once).
+    """
+
+    def __init__(
+        self,
+        dataset: str,
+        num_segments: int,
+        batch_size: int,
+        input_size: int,
+        input_norm: InputNorm,
+        seed: int = 0,
+        root: str | Path | None = None,
+        split: str = "default",
+        num_workers: int = 2,
+        frames_per_segment: int = 1,
+        progress: bool = True,
+    ) -> None:
+        super().__init__()
+        self.spec = get_dataset(dataset)
+        self.num_segments = num_segments
+        self.batch_size = batch_size
+        self.input_size = input_size
+        self.input_norm = input_norm
+        self.seed = seed
+        self.root = Path(root) if root is not None else None
+        self.split = split
+        self.num_workers = num_workers
+        self.frames_per_segment = frames_per_segment
+        self.progress = progress
+        self.splits: DatasetSplits | None = None
+
+    # -- data preparation -------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        """Runs on one process per node: generates the built-in dataset if needed."""
+        self.spec.load(self.root, self.split, self.progress)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits is None:
+            self.splits = self.spec.load(self.root, self.split, False)
+
+    @property
+    def class_names(self) -> list[str]:
+        self.setup()
+        assert self.splits is not None
+        return self.splits.class_names
+
+    # -- loaders ----------------------------------------------------------------------------
+    def _world(self) -> tuple[int, int]:
+        trainer = getattr(self, "trainer", None)
+        if trainer is None:
+            return 1, 0
+        return trainer.world_size, trainer.global_rank
+
+    def _loader(self, records: list, mode: str) -> DataLoader:
+        world, rank = self._world()
+        training = mode == "train"
+        dataset = ClipDataset(
+            records,
+            self.num_segments,
+            "train" if training else "test",
+            self.spec.decode_size,
+            self.seed,
+            self.frames_per_segment,
+            allow_flip=self.spec.flip,
+        )
+        sampler = EpochKeyedSampler(len(dataset), shuffle=training, seed=self.seed, num_replicas=world, rank=rank, pad=training)
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            drop_last=training and len(sampler) >= self.batch_size,
+            pin_memory=torch.cuda.is_available(),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()
+        return self._loader(self.splits.train, "train")
+
+    def val_dataloader(self) -> DataLoader:
+        self.setup()
+        return self._loader(self.splits.val, "val")
+
+    def test_dataloader(self) -> DataLoader:
+        self.setup()
+        return self._loader(self.splits.test, "test")
+
+    # -- device-side augmentation -----------------------------------------------------------
+    def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
+        """Training batches carry their clips' crop/flip draws; the others get the test transform."""
+        batch["frames"] = augment_batch(batch["frames"], self.input_size, self.input_norm, batch.get("augment"))
+        return batch

@@ -1,0 +1,93 @@
+"""The datasets the harness knows, one explicit table: how to load each, and its training protocol."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from datamodules.records import VideoRecord
+
+
+@dataclass(frozen=True)
+class TrainingProtocol:
+    """Default training settings of a dataset; every field can be overridden per run."""
+
+    segments: int
+    input_size: int
+    epochs: int
+    batch_size: int
+    lr: float
+    lr_steps: tuple[int, ...]
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    clip_grad_norm: float = 20.0
+
+
+@dataclass(frozen=True)
+class DatasetSplits:
+    """What an adapter returns: class names and the records of each split."""
+
+    class_names: list[str]
+    train: list[VideoRecord]
+    val: list[VideoRecord]
+    test: list[VideoRecord]
+    reversed_pairs: tuple[tuple[str, str], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    num_classes: int
+    flip: bool  # whether a horizontal flip keeps the label
+    decode_size: tuple[int, int]  # (height, width) frames are resized to while decoding
+    protocol: TrainingProtocol
+    load: Callable[[Path | None, str, bool], DatasetSplits]  # (root, split, progress)
+
+
+def _load_synthetic(root: Path | None, split: str, progress: bool) -> DatasetSplits:
+    from datamodules import synthetic
+    from datamodules.jester_format import read_label_names, read_labelled_split
+
+    if split not in ("default", ""):
+        raise ValueError(f"the synthetic dataset has one split ('default'), got {split!r}")
+    if root is not None and (Path(root) / synthetic.MANIFEST_NAME).is_file():
+        directory = Path(root)  # an already generated dataset folder, e.g. a small one made for tests
+    else:
+        directory = synthetic.ensure_synthetic(root, progress=progress)
+    names = read_label_names(directory / "synthetic-labels.csv")
+    index = {name: i for i, name in enumerate(names)}
+
+    def locate(video_id: str) -> Path:
+        return directory / "videos" / f"{video_id}.mp4"
+
+    splits = {
+        part: read_labelled_split(directory / f"synthetic-{part}.csv", index, locate)
+        for part in ("train", "validation", "test")
+    }
+    return DatasetSplits(names, splits["train"], splits["validation"], splits["test"], synthetic.REVERSED_PAIRS)
+
+
+def _synthetic_spec() -> DatasetSpec:
+    from datamodules import synthetic
+
+    return DatasetSpec(
+        name="synthetic",
+        num_classes=len(synthetic.CLASS_NAMES),
+        flip=False,  # left/right motions are classes of their own
+        decode_size=(80, 80),
+        protocol=TrainingProtocol(
+            segments=8, input_size=64, epochs=6, batch_size=16, lr=0.01, lr_steps=(4,), weight_decay=1e-4
+        ),
+        load=_load_synthetic,
+    )
+
+
+DATASETS: dict[str, Callable[[], DatasetSpec]] = {
+    "synthetic": _synthetic_spec,
+}
+
+
+def get_dataset(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name]()

@@ -1,0 +1,23 @@
+"""What every spatiotemporal-modeling head shares."""
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from torch import nn
+
+# What a head consumes, which decides the backbone-to-head transform in front of it:
+#   "vector": (B, T, D) pooled features;  "scores": (B, T, K) per-frame class scores (TSN);
+#   "map":    (B, T, D, h, w) unpooled feature maps.
+HeadInput = Literal["vector", "scores", "map"]
+
+
+class Head(nn.Module):
+    """A head maps per-frame features of T frames to (B, K) class scores."""
+
+    consumes: ClassVar[HeadInput]
+
+    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = 256) -> None:
+        super().__init__()
+        self.num_segments = num_segments
+        self.num_classes = num_classes
+        self.feature_dim = feature_dim
