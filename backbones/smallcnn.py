@@ -1,0 +1,60 @@
+"""A small plain CNN for fast CPU runs on 64x64 frames."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from .base import TORCHVISION_NORM, Backbone
+
+# (out_channels, stride) of each conv3x3-BN-ReLU layer; total stride 16.
+SMALLCNN_LAYERS: tuple[tuple[int, int], ...] = (
+    (16, 2),
+    (32, 2),
+    (32, 1),
+    (64, 2),
+    (64, 1),
+    (128, 2),
+)
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class SmallCNN(Backbone):
+    """Six conv3x3-BN-ReLU layers (widths 16-32-32-64-64-128, strides 2-2-1-2-1-2).
+
+    64x64 input -> (128, 4, 4) map. With 3 input channels: 143,952 parameters
+    (143,376 conv + 576 BatchNorm). Per 64x64 frame: 8,699,904 conv MACs plus 86,016
+    BatchNorm MACs, 8,785,920 (about 8.8 M) in total (fvcore FlopCountAnalysis count).
+    """
+
+    out_channels = 128
+    input_norm = TORCHVISION_NORM
+    first_conv_key = "features.0.0.weight"
+    classifier_prefixes = ("classifier.", "fc.")
+
+    def __init__(self, in_channels: int = 3) -> None:
+        super().__init__(in_channels)
+        layers = []
+        prev = in_channels
+        for width, stride in SMALLCNN_LAYERS:
+            layers.append(conv_bn_relu(prev, width, stride))
+            prev = width
+        self.features = nn.Sequential(*layers)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.features(x)
