@@ -2,13 +2,26 @@
 from __future__ import annotations
 
 from heads.base import Head, HeadInput
-from heads.recurrent import LSTMHead
+from heads.convlstm import ConvLSTMHead
+from heads.fcn import FCN2DHead, FCN3DHead
+from heads.mlp import MLPHead
+from heads.recurrent import BLSTMHead, GRUHead, LSTMHead, RNNReLUHead, RNNTanhHead
 from heads.transform import build_transform
+from heads.trn import TRNMultiscaleHead
 from heads.tsn import TSNHead
 
 HEADS: dict[str, type[Head]] = {
+    "mlp": MLPHead,
     "tsn": TSNHead,
+    "trn_multiscale": TRNMultiscaleHead,
+    "rnn_tanh": RNNTanhHead,
+    "rnn_relu": RNNReLUHead,
     "lstm": LSTMHead,
+    "gru": GRUHead,
+    "blstm": BLSTMHead,
+    "convlstm": ConvLSTMHead,
+    "fcn2d": FCN2DHead,
+    "fcn3d": FCN3DHead,
 }
 
 

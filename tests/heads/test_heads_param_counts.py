@@ -1,0 +1,55 @@
+"""Parameter counts of every head against closed forms (D = 256, T = 8, K = 27)."""
+from __future__ import annotations
+
+import pytest
+
+from heads import HEADS, build_head
+
+D, T, K = 256, 8, 27
+
+
+def linear(n_in: int, n_out: int, bias: bool = True) -> int:
+    return n_in * n_out + (n_out if bias else 0)
+
+
+def conv(n_in: int, n_out: int, kernel_volume: int, bias: bool = True) -> int:
+    return n_in * n_out * kernel_volume + (n_out if bias else 0)
+
+
+def conv_bn_stack(n_in: int, widths: tuple[int, ...], kernel_volume: int) -> int:
+    total = 0
+    for width in widths:
+        total += conv(n_in, width, kernel_volume, bias=False) + 2 * width
+        n_in = width
+    return total
+
+
+def recurrent(gates: int, n_in: int, hidden: int) -> int:
+    return gates * (hidden * n_in + hidden * hidden + hidden + hidden)
+
+
+EXPECTED = {
+    "mlp": linear(T * D, 512) + linear(512, K),
+    "tsn": 0,
+    "trn_multiscale": sum(linear(s * D, 256) + linear(256, K) for s in range(2, T + 1)),
+    "rnn_tanh": recurrent(1, D, 256) + linear(256, K),
+    "rnn_relu": recurrent(1, D, 256) + linear(256, K),
+    "lstm": 4 * (256 * 256 + 256 * 256 + 256 + 256) + 256 * K + K,
+    "gru": recurrent(3, D, 256) + linear(256, K),
+    "blstm": 2 * recurrent(4, D, 128) + linear(256, K),
+    "convlstm": conv(D + 256, 4 * 256, 9) + linear(256, K),
+    "fcn2d": conv_bn_stack(1, (64, 64, 128, 128, 256), 9) + conv(256, K, 1),
+    "fcn3d": conv_bn_stack(D, (64, 128, 256), 27) + conv(256, K, 1),
+}
+
+
+def test_closed_forms_cover_the_table():
+    assert set(EXPECTED) == set(HEADS)
+
+
+@pytest.mark.parametrize("name", sorted(HEADS))
+def test_parameter_count_matches_closed_form(name):
+    width = K if HEADS[name].consumes == "scores" else D
+    head = build_head(name, T, K, width)
+    assert sum(p.numel() for p in head.parameters()) == EXPECTED[name]
+    assert all(p.requires_grad for p in head.parameters())
