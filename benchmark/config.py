@@ -24,15 +24,17 @@ class RunConfig:
     segments: int = 8
     input_size: int = 64
     seed: int = 0
-    epochs: int = 6
+    epochs: int = 4
     batch_size: int = 16
-    lr: float = 0.01
-    lr_steps: tuple[int, ...] = (4,)
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    lr_steps: tuple[int, ...] = (3,)
     momentum: float = 0.9
     weight_decay: float = 1e-4
     clip_grad_norm: float = 20.0
     dropout: float = 0.3
     feature_dim: int = 256
+    transform_init_std: float = 0.001
 
     @property
     def run_id(self) -> str:
@@ -59,11 +61,13 @@ def resolve_config(dataset: str = "synthetic", **overrides: Any) -> RunConfig:
         input_size=protocol.input_size,
         epochs=protocol.epochs,
         batch_size=protocol.batch_size,
+        optimizer=protocol.optimizer,
         lr=protocol.lr,
         lr_steps=tuple(protocol.lr_steps),
         momentum=protocol.momentum,
         weight_decay=protocol.weight_decay,
         clip_grad_norm=protocol.clip_grad_norm,
+        transform_init_std=protocol.transform_init_std,
     )
     given = {key: value for key, value in overrides.items() if value is not None}
     if "lr_steps" in given:

@@ -32,6 +32,7 @@ class VideoClassifier(pl.LightningModule):
             num_classes,
             feature_dim=config.feature_dim,
             dropout=config.dropout,
+            transform_init_std=config.transform_init_std,
             backbone_weights=config.backbone_weights,
             partial_bn=config.partial_bn,
         )
@@ -79,6 +80,11 @@ class VideoClassifier(pl.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         config = self.config
         groups = parameter_groups(self.net, config.lr, config.weight_decay)
-        optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
+        if config.optimizer == "sgd":
+            optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
+        elif config.optimizer == "adam":
+            optimizer = torch.optim.Adam(groups, lr=config.lr)
+        else:
+            raise ValueError(f"unknown optimizer {config.optimizer!r}; known: sgd, adam")
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.lr_steps), gamma=0.1)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}

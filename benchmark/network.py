@@ -19,6 +19,7 @@ class VideoNet(nn.Module):
         num_classes: int,
         feature_dim: int = 256,
         dropout: float = 0.3,
+        transform_init_std: float = 0.001,
         in_channels: int = 3,
         backbone_weights: str | None = None,
         partial_bn: bool = False,
@@ -27,7 +28,9 @@ class VideoNet(nn.Module):
         self.num_segments = num_segments
         self.backbone = build_backbone(backbone, in_channels=in_channels, weights=backbone_weights, partial_bn=partial_bn)
         consumes = head_class(head).consumes
-        self.transform = build_transform(consumes, self.backbone.out_channels, feature_dim, num_classes, dropout)
+        self.transform = build_transform(
+            consumes, self.backbone.out_channels, feature_dim, num_classes, dropout, transform_init_std
+        )
         width = num_classes if consumes == "scores" else feature_dim
         self.head = build_head(head, num_segments, num_classes, width)
 

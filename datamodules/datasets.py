@@ -18,9 +18,11 @@ class TrainingProtocol:
     batch_size: int
     lr: float
     lr_steps: tuple[int, ...]
+    optimizer: str = "sgd"  # "sgd" (momentum) or "adam"
     momentum: float = 0.9
     weight_decay: float = 5e-4
     clip_grad_norm: float = 20.0
+    transform_init_std: float = 0.001  # the study's, for ImageNet-pretrained backbones
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,16 @@ def _synthetic_spec() -> DatasetSpec:
         num_classes=len(synthetic.CLASS_NAMES),
         flip=False,  # left/right motions are classes of their own
         decode_size=(80, 80),
+        # Trained from scratch on CPU: Adam reaches in 4 epochs what SGD needs far longer for.
         protocol=TrainingProtocol(
-            segments=8, input_size=64, epochs=6, batch_size=16, lr=0.01, lr_steps=(4,), weight_decay=1e-4
+            segments=8,
+            input_size=64,
+            epochs=4,
+            batch_size=16,
+            lr=1e-3,
+            lr_steps=(3,),
+            optimizer="adam",
+            weight_decay=1e-4,
         ),
         load=_load_synthetic,
     )

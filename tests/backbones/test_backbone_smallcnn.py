@@ -6,12 +6,12 @@ from torch import nn
 
 from backbones import build_backbone
 
-WIDTHS = (16, 32, 32, 64, 64, 128)
+WIDTHS = (16, 32, 32, 64, 64, 128, 128)
 
 
 def test_documented_parameter_count() -> None:
     backbone = build_backbone("smallcnn")
-    assert sum(p.numel() for p in backbone.parameters()) == 143_952
+    assert sum(p.numel() for p in backbone.parameters()) == 291_664
 
 
 def test_documented_macs_at_64() -> None:
@@ -19,14 +19,14 @@ def test_documented_macs_at_64() -> None:
     counter = FlopCountAnalysis(backbone, torch.zeros(1, 3, 64, 64))
     counter.unsupported_ops_warnings(False)
     by_op = counter.by_operator()
-    assert by_op["conv"] == 8_699_904
-    assert counter.total() == 8_785_920
+    assert by_op["conv"] == 9_289_728
+    assert counter.total() == 9_376_768
     assert 5e6 <= counter.total() <= 15e6
 
 
-def test_output_is_4x4_with_128_channels_at_64() -> None:
+def test_output_is_2x2_with_128_channels_at_64() -> None:
     out = build_backbone("smallcnn")(torch.randn(2, 3, 64, 64))
-    assert out.shape == (2, 128, 4, 4)
+    assert out.shape == (2, 128, 2, 2)
 
 
 def test_layer_layout_and_keys() -> None:
@@ -42,7 +42,7 @@ def test_layer_layout_and_keys() -> None:
             assert shapes[f"features.{i}.1.{buf}"] == (width,)
         assert shapes[f"features.{i}.1.num_batches_tracked"] == ()
         prev = width
-    assert len(shapes) == 6 * 6
+    assert len(shapes) == len(WIDTHS) * 6
 
 
 def test_kaiming_init_scale() -> None:

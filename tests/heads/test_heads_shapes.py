@@ -42,7 +42,7 @@ def test_videonet_feeds_each_head_what_it_consumes(name):
     seen = []
     net.head.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape))
     with torch.no_grad():
-        out = net(torch.randn(2, 3, 3, 64, 64))
+        out = net(torch.randn(2, 3, 3, 128, 128))
     expected = {"vector": (2, 3, 256), "scores": (2, 3, K), "map": (2, 3, 256, 4, 4)}[EXPECTED_CONSUMES[name]]
     assert seen == [expected]
     assert out.shape == (2, K)
