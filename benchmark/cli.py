@@ -25,9 +25,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--input-size", type=int, default=None)
     what.add_argument("--epochs", type=int, default=None)
     what.add_argument("--batch-size", type=int, default=None, help="clips per process and step")
+    what.add_argument("--optimizer", default=None, choices=["sgd", "adam"])
     what.add_argument("--lr", type=float, default=None)
     what.add_argument("--lr-steps", type=int, nargs="*", default=None, metavar="EPOCH", help="epochs where lr ×0.1")
     what.add_argument("--weight-decay", type=float, default=None)
+    what.add_argument("--transform-init-std", type=float, default=None, help="std of the backbone-to-head layer's init")
     what.add_argument("--seed", type=int, default=0)
 
     how = parser.add_argument_group("where and how it runs (not part of the run id)")
@@ -68,9 +70,11 @@ def _config_and_options(args: argparse.Namespace, head: str):
         input_size=args.input_size,
         epochs=args.epochs,
         batch_size=args.batch_size,
+        optimizer=args.optimizer,
         lr=args.lr,
         lr_steps=args.lr_steps,
         weight_decay=args.weight_decay,
+        transform_init_std=args.transform_init_std,
         seed=args.seed,
     )
     devices: int | str = int(args.devices) if str(args.devices).isdigit() else args.devices
@@ -161,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate_parser.add_argument("--seed", type=int, default=0)
     generate_parser.add_argument("--no-progress", action="store_true")
     generate_parser.set_defaults(handler=command_generate)
+
+    from benchmark.complexity_cli import add_complexity_parser
+
+    add_complexity_parser(commands)
     return parser
 
 
