@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
 from pytorch_lightning.loggers import CSVLogger, Logger
 
 from backbones import build_backbone
@@ -54,12 +55,24 @@ def _loggers(config: RunConfig, options: RunOptions) -> list[Logger]:
     return loggers
 
 
+def wandb_configured() -> bool:
+    """Whether the user set wandb up: WANDB_MODE or WANDB_API_KEY set, or a `wandb login` entry in ~/.netrc."""
+    if os.environ.get("WANDB_MODE") or os.environ.get("WANDB_API_KEY"):
+        return True
+    try:
+        import netrc
+
+        return netrc.netrc().authenticators("api.wandb.ai") is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
 def _wandb_logger(config: RunConfig, options: RunOptions) -> Logger | None:
-    """Offline unless the user configured wandb (WANDB_MODE or WANDB_API_KEY); never fatal."""
+    """Offline unless the user configured wandb; a missing or failing wandb only warns."""
     try:
         from pytorch_lightning.loggers import WandbLogger
 
-        configured = bool(os.environ.get("WANDB_MODE") or os.environ.get("WANDB_API_KEY"))
+        configured = wandb_configured()
         return WandbLogger(
             project=os.environ.get("WANDB_PROJECT", "stbench"),
             name=f"{config.head}-{config.backbone}-{config.dataset}-{config.run_id}",
@@ -119,7 +132,11 @@ def run(config: RunConfig, options: RunOptions = RunOptions()) -> dict[str, Any]
     model = VideoClassifier(config, datamodule.spec.num_classes)
     throughput = TrainThroughput()
     checkpoint = ModelCheckpoint(dirpath=Path(options.work_dir) / config.run_id / "checkpoints", save_last=True)
-    trainer = build_trainer(config, options, [throughput, checkpoint])
+    callbacks: list[pl.Callback] = [throughput, checkpoint]
+    if options.progress:
+        # redraw every step on a terminal; in a log file every 25 steps is enough
+        callbacks.append(TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 25))
+    trainer = build_trainer(config, options, callbacks)
     trainer.fit(model, datamodule=datamodule)
     trainer.test(model, datamodule=datamodule, verbose=False)
     if not trainer.is_global_zero:
