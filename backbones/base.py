@@ -104,3 +104,15 @@ class Backbone(nn.Module):
         for bn in self.frozen_batchnorms():
             bn.eval()
         return self
+
+
+def init_conv_bn_(module: nn.Module) -> None:
+    """He (fan-out) normal init for convolutions with zero biases and identity BatchNorm, in place."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .base import Backbone, InputNorm
+from .base import Backbone, InputNorm, init_conv_bn_
 
 # The Caffe port expects BGR values in 0..255 with the per-channel mean subtracted.
 CAFFE_BGR_NORM = InputNorm(mean=(104.0, 117.0, 128.0), std=(1.0, 1.0, 1.0), value_scale=1.0, bgr=True)
@@ -84,7 +84,7 @@ class BNInception(Backbone):
         for spec in INCEPTION_BLOCKS:
             self._add_inception(spec)
         self.relu = nn.ReLU(inplace=True)
-        self._init_weights()
+        init_conv_bn_(self)
 
     def _add_conv_bn(self, name: str, cin: int, cout: int, kernel: int, stride: int = 1) -> None:
         conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2)
@@ -103,15 +103,6 @@ class BNInception(Backbone):
         self.add_module(f"{p}_pool", _pool(s.pool, s.stride))
         if s.pool_proj:
             self._add_conv_bn(f"{p}_pool_proj", s.in_channels, s.pool_proj, 1)
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
 
     def _unit(self, name: str, x: Tensor) -> Tensor:
         """conv -> BN -> ReLU for the conv registered as ``name``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .base import TORCHVISION_NORM, Backbone
+from .base import TORCHVISION_NORM, Backbone, init_conv_bn_
 
 # (expansion t, output channels c, repeats n, first stride s) per stage.
 MOBILENET_V2_SETTING: tuple[tuple[int, int, int, int], ...] = (
@@ -69,15 +69,7 @@ class MobileNetV2(Backbone):
                 prev = c
         layers.append(conv_bn_relu6(prev, self.out_channels, kernel_size=1))
         self.features = nn.Sequential(*layers)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_conv_bn_(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.features(x)

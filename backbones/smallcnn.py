@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .base import TORCHVISION_NORM, Backbone
+from .base import TORCHVISION_NORM, Backbone, init_conv_bn_
 
 # (out_channels, stride) of each conv3x3-BN-ReLU layer; total stride 32, so that at 64x64 the
 # receptive field of the 2x2 output (87 px) spans the whole frame: a globally pooled feature can
@@ -49,15 +49,7 @@ class SmallCNN(Backbone):
             layers.append(conv_bn_relu(prev, width, stride))
             prev = width
         self.features = nn.Sequential(*layers)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_conv_bn_(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.features(x)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .base import TORCHVISION_NORM, Backbone
+from .base import TORCHVISION_NORM, Backbone, init_conv_bn_
 
 # Configuration "D" of Simonyan & Zisserman; "M" is a 2x2 max pool.
 VGG16_CONFIG: tuple[int | str, ...] = (
@@ -35,10 +35,7 @@ class VGG16(Backbone):
     def __init__(self, in_channels: int = 3) -> None:
         super().__init__(in_channels)
         self.features = _make_features(VGG16_CONFIG, in_channels)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
+        init_conv_bn_(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.features(x)
