@@ -41,6 +41,7 @@ tuples, no dropout), batch of one clip.
 """
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections import Counter
@@ -278,7 +279,12 @@ def count_complexity(
 ) -> dict[str, int]:
     """Parameters and MACs per clip of ``segments`` frames of the head, the backbone-to-head
     transform, the backbone and the whole network (eval mode, one clip, D = 256)."""
-    model = VideoNet(backbone, head, segments, num_classes).eval()
+    return count_network(VideoNet(backbone, head, segments, num_classes), segments, input_size, strict)
+
+
+def count_network(model: VideoNet, segments: int, input_size: int, strict: bool = True) -> dict[str, int]:
+    """Like :func:`count_complexity`, for an existing network (e.g. a trained one); it is left unchanged."""
+    model = copy.deepcopy(model).eval()
     clip = torch.zeros(1, segments, model.backbone.in_channels, input_size, input_size)
     macs = mac_analysis(model, (clip,), strict).by_module()
     params = parameter_count(model)

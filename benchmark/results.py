@@ -22,6 +22,7 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
     "top1", "top5", "mean_class_acc", "top1_reversed_pairs",
     "n_test", "n_test_expected", "n_test_evaluated",
     "head_params", "transform_params", "backbone_params", "total_params",
+    "head_macs", "transform_macs", "backbone_macs", "total_macs",
     "train_clips_per_s", "wall_s",
 )  # fmt: skip
 

@@ -17,6 +17,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
 from pytorch_lightning.loggers import CSVLogger, Logger
 
 from backbones import build_backbone
+from benchmark.complexity import count_network
 from benchmark.config import RunConfig
 from benchmark.confusion import mean_class_accuracy, save_confusion, subset_top1, top1
 from benchmark.module import VideoClassifier
@@ -148,8 +149,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions()) -> dict[str, Any]
     assert splits is not None
     names = splits.class_names
     pair_classes = [name for pair in splits.reversed_pairs for name in pair]
-    net = model.net
-    counts = {part: sum(p.numel() for p in getattr(net, part).parameters()) for part in ("head", "transform", "backbone")}
+    complexity = count_network(model.net, config.segments, config.input_size)
     n_evaluated = int(confusion.sum())
     row = {
         "run_id": config.run_id,
@@ -175,10 +175,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions()) -> dict[str, Any]
         "n_test": n_evaluated,
         "n_test_expected": len(splits.test),
         "n_test_evaluated": n_evaluated,
-        "head_params": counts["head"],
-        "transform_params": counts["transform"],
-        "backbone_params": counts["backbone"],
-        "total_params": sum(counts.values()),
+        **complexity,
         "train_clips_per_s": throughput.clips_per_second,
         "wall_s": round(time.time() - started, 1),
     }

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchmark.complexity import count_complexity
 from benchmark.config import resolve_config
 from benchmark.results import LEADERBOARD_COLUMNS
 from benchmark.runner import RunOptions, run
@@ -39,6 +40,9 @@ def test_fit_and_test_write_one_complete_row(tiny_synthetic, tmp_path, head):
     assert saved["n_test_expected"] == 9 and saved["n_test_evaluated"] == 9 and saved["n_test"] == 9
     assert 0.0 <= saved["top1"] <= saved["top5"] <= 1.0
     assert saved["total_params"] == saved["head_params"] + saved["transform_params"] + saved["backbone_params"]
+    assert saved["total_macs"] == saved["head_macs"] + saved["transform_macs"] + saved["backbone_macs"]
+    expected = count_complexity("smallcnn", head, 4, 10, input_size=64)
+    assert {key: saved[key] for key in expected} == expected
     assert (saved["head_params"] == 0) == (head == "tsn")
     assert saved["train_clips_per_s"] > 0
     run_dir = tmp_path / "results" / "runs" / config.run_id
