@@ -1,0 +1,86 @@
+"""Fixed text formatting of report cells: the same numbers always give the same characters."""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import pandas as pd
+
+NOT_AVAILABLE = "n/a"
+NO_VALUE = "—"
+WARNING = "⚠"
+_SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def missing(value: object) -> bool:
+    """None, NaN, NaT or pd.NA."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def count(value: object) -> str:
+    """An exact integer with thousands separators: 528906 -> '528,906'."""
+    return NOT_AVAILABLE if missing(value) else f"{int(round(float(value))):,}"  # type: ignore[arg-type]
+
+
+def macs(value: object) -> str:
+    """MACs with an SI prefix and two decimals: 2073741824 -> '2.07 G'."""
+    if missing(value):
+        return NOT_AVAILABLE
+    number = float(value)  # type: ignore[arg-type]
+    for scale, prefix in _SI:
+        if abs(number) >= scale:
+            return f"{number / scale:.2f} {prefix}"
+    return f"{number:.0f}"
+
+
+def percent(mean: object, std: object = None, seeds: object = None) -> str:
+    """Fractions shown as percent: 'mean ± std (n)'; no '±' where std is undefined (one seed)."""
+    if missing(mean):
+        return NOT_AVAILABLE
+    text = f"{100 * float(mean):.2f}"  # type: ignore[arg-type]
+    if not missing(std):
+        text += f" ± {100 * float(std):.2f}"  # type: ignore[arg-type]
+    if seeds is not None and not missing(seeds):
+        text += f" ({int(seeds)})"  # type: ignore[call-overload]
+    return text
+
+
+def published(value: float | None) -> str:
+    return NO_VALUE if value is None else f"{value:.2f}"
+
+
+def setting(value: object) -> str:
+    """A config value: integral floats as integers, other floats in shortest form."""
+    if missing(value):
+        return NOT_AVAILABLE
+    if isinstance(value, float):
+        return f"{int(value)}" if value.is_integer() else f"{value:g}"
+    return str(value)
+
+
+def clip_counts(evaluated_min: object, evaluated_max: object, expected: object) -> tuple[str, bool]:
+    """'evaluated / expected' and whether every seed evaluated the whole test set."""
+    if missing(expected) or missing(evaluated_min) or missing(evaluated_max):
+        return NOT_AVAILABLE, False
+    low, high, whole = int(evaluated_min), int(evaluated_max), int(expected)  # type: ignore[call-overload]
+    evaluated = f"{low:,}" if low == high else f"{low:,}–{high:,}"
+    complete = low == high == whole
+    text = f"{evaluated} / {whole:,}"
+    return (text if complete else f"{WARNING} **{text}**"), complete
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of ``text``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "group"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> list[str]:
+    """GitHub-flavoured Markdown table lines; ``right`` marks right-aligned (numeric) columns."""
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+    rule = "|" + "|".join("---:" if flag else "---" for flag in right) + "|"
+    return [line(header), rule, *(line(row) for row in rows)]

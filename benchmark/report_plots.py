@@ -1,0 +1,100 @@
+"""The report's PNG figures, drawn with matplotlib's Agg canvas under a fixed style.
+
+Figures are built without pyplot (no global backend or figure state) and saved without the
+"Software" metadata, so the same inputs give the same bytes.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import rc_context, style
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+DPI = 100
+_STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "savefig.dpi": DPI}
+MAX_NAMED_CLASSES = 60
+MAX_ANNOTATED_CELLS = 400
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(figure)
+    figure.savefig(path, dpi=DPI, metadata={"Software": None})
+    return path
+
+
+def _si(value: float, _position: object = None) -> str:
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:.3g} {prefix}"
+    return f"{value:.3g}"
+
+
+def _log_macs_axis(axes, macs: np.ndarray) -> None:
+    """Log x axis with SI tick labels; a range narrower than a decade gets four evenly spaced ticks."""
+    low, high = float(macs.min()), float(macs.max())
+    axes.set_xscale("log")
+    axes.set_xlim(low / 1.25, high * 1.6)
+    if high / low < 10:
+        ticks = np.geomspace(low, high, 4) if high > low else np.array([low])
+        axes.xaxis.set_major_locator(FixedLocator(ticks))
+        axes.xaxis.set_minor_locator(NullLocator())
+    axes.xaxis.set_major_formatter(FuncFormatter(_si))
+    axes.xaxis.set_minor_formatter(NullFormatter())
+
+
+def plot_top1_vs_macs(points: pd.DataFrame, path: str | Path, title: str) -> Path:
+    """Top-1 (%) against total MACs per clip on a log axis, one labelled point per row.
+
+    ``points`` has columns label, total_macs, top1 (%), top1_std (%; NaN = no error bar).
+    """
+    with style.context("default"), rc_context(_STYLE):
+        figure = Figure(figsize=(6.4, 4.2), layout="constrained")
+        axes = figure.add_subplot()
+        errors = points["top1_std"].fillna(0.0).to_numpy(dtype=float)
+        axes.errorbar(
+            points["total_macs"].to_numpy(dtype=float), points["top1"].to_numpy(dtype=float), yerr=errors,
+            fmt="o", color="tab:blue", ecolor="tab:gray", capsize=3, markersize=5,
+        )  # fmt: skip
+        for label, x, y in zip(points["label"], points["total_macs"], points["top1"]):
+            axes.annotate(str(label), (float(x), float(y)), xytext=(4, 4), textcoords="offset points", fontsize=8)
+        _log_macs_axis(axes, points["total_macs"].to_numpy(dtype=float))
+        axes.set_xlabel("total MACs per clip (log scale; FLOPs ≈ 2 × MACs)")
+        axes.set_ylabel("top-1 (%)")
+        axes.set_title(title)
+        axes.grid(True, which="both", alpha=0.3)
+        return _save(figure, Path(path))
+
+
+def plot_per_class(matrix: pd.DataFrame, path: str | Path, title: str) -> Path:
+    """Heatmap of per-class accuracy (%), rows = heads, columns = classes; NaN cells are left blank."""
+    rows, classes = matrix.shape
+    width = min(max(6.4, 2.5 + 0.32 * classes), 24.0) if classes <= MAX_NAMED_CLASSES else 16.0
+    longest = max((len(str(name)) for name in matrix.columns), default=0) if classes <= MAX_NAMED_CLASSES else 4
+    height = 1.6 + 0.32 * rows + 0.07 * min(longest, 40)
+    with style.context("default"), rc_context(_STYLE):
+        figure = Figure(figsize=(width, height), layout="constrained")
+        axes = figure.add_subplot()
+        values = np.ma.masked_invalid(matrix.to_numpy(dtype=float))
+        image = axes.imshow(values, aspect="auto", cmap="viridis", vmin=0.0, vmax=100.0, interpolation="nearest")
+        axes.set_yticks(range(rows), [str(label) for label in matrix.index])
+        if classes <= MAX_NAMED_CLASSES:
+            axes.set_xticks(range(classes), [str(name) for name in matrix.columns], rotation=90, fontsize=7)
+        else:
+            step = 10 ** max(0, math.floor(math.log10(classes)) - 1)
+            ticks = list(range(0, classes, step))
+            axes.set_xticks(ticks, [str(tick) for tick in ticks], fontsize=7)
+            axes.set_xlabel("class index (order of confusion.csv)")
+        if rows * classes <= MAX_ANNOTATED_CELLS:
+            for (row, column), value in np.ndenumerate(matrix.to_numpy(dtype=float)):
+                if not math.isnan(value):
+                    colour = "black" if value >= 60 else "white"
+                    axes.text(column, row, f"{value:.0f}", ha="center", va="center", fontsize=6, color=colour)
+        axes.set_title(title)
+        figure.colorbar(image, ax=axes, label="accuracy (%)", shrink=0.9)
+        return _save(figure, Path(path))
