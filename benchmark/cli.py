@@ -11,9 +11,13 @@ DEFAULT_BENCHMARK_HEADS = ("tsn", "lstm")
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_what_arguments(parser)
+    _add_how_arguments(parser)
+
+
+def _add_what_arguments(parser: argparse.ArgumentParser) -> None:
     from backbones import BACKBONES
     from datamodules.datasets import DATASETS
-    from heads import HEADS
 
     what = parser.add_argument_group("what to run (unset values come from the dataset's protocol)")
     what.add_argument("--dataset", default="synthetic", choices=sorted(DATASETS))
@@ -32,6 +36,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--transform-init-std", type=float, default=None, help="std of the backbone-to-head layer's init")
     what.add_argument("--seed", type=int, default=0)
 
+
+def _add_how_arguments(parser: argparse.ArgumentParser) -> None:
     how = parser.add_argument_group("where and how it runs (not part of the run id)")
     how.add_argument(
         "--data-root", default=None, help="dataset folder (synthetic: a cache folder to generate into, or a generated dataset)"
@@ -55,11 +61,30 @@ def _limit(value: float | None) -> int | float | None:
     return int(value) if value > 1 else value
 
 
-def _config_and_options(args: argparse.Namespace, head: str):
-    from benchmark.config import resolve_config
+def _options(args: argparse.Namespace):
     from benchmark.runner import RunOptions
 
-    config = resolve_config(
+    devices: int | str = int(args.devices) if str(args.devices).isdigit() else args.devices
+    return RunOptions(
+        data_root=args.data_root,
+        results_dir=args.results_dir,
+        work_dir=args.work_dir,
+        accelerator=args.accelerator,
+        devices=devices,
+        strategy=args.strategy,
+        num_nodes=args.num_nodes,
+        num_workers=args.workers,
+        progress=not args.no_progress,
+        wandb=args.wandb,
+        limit_train_batches=_limit(args.limit_train_batches),
+        limit_eval_batches=_limit(args.limit_eval_batches),
+    )
+
+
+def _config(args: argparse.Namespace, head: str):
+    from benchmark.config import resolve_config
+
+    return resolve_config(
         args.dataset,
         split=args.split,
         backbone=args.backbone,
@@ -77,22 +102,6 @@ def _config_and_options(args: argparse.Namespace, head: str):
         transform_init_std=args.transform_init_std,
         seed=args.seed,
     )
-    devices: int | str = int(args.devices) if str(args.devices).isdigit() else args.devices
-    options = RunOptions(
-        data_root=args.data_root,
-        results_dir=args.results_dir,
-        work_dir=args.work_dir,
-        accelerator=args.accelerator,
-        devices=devices,
-        strategy=args.strategy,
-        num_nodes=args.num_nodes,
-        num_workers=args.workers,
-        progress=not args.no_progress,
-        wandb=args.wandb,
-        limit_train_batches=_limit(args.limit_train_batches),
-        limit_eval_batches=_limit(args.limit_eval_batches),
-    )
-    return config, options
 
 
 def _print_rows(rows: list[dict], leaderboard: Path) -> None:
@@ -108,7 +117,7 @@ def _print_rows(rows: list[dict], leaderboard: Path) -> None:
 def command_run(args: argparse.Namespace) -> int:
     from benchmark.runner import run
 
-    config, options = _config_and_options(args, args.head)
+    config, options = _config(args, args.head), _options(args)
     row = run(config, options)
     if row is not None:
         _print_rows([row], Path(options.results_dir) / "leaderboard.csv")
@@ -121,7 +130,7 @@ def command_benchmark(args: argparse.Namespace) -> int:
 
     rows = []
     for head in args.heads:
-        config, options = _config_and_options(args, head)
+        config, options = _config(args, head), _options(args)
         print(f"== {head} on {config.backbone} / {config.dataset}, T={config.segments}, run {config.run_id}", flush=True)
         row = run(config, options)
         if row is not None:
@@ -129,6 +138,91 @@ def command_benchmark(args: argparse.Namespace) -> int:
     if rows:
         print()
         _print_rows(rows, Path(args.results_dir) / "leaderboard.csv")
+    return 0
+
+
+def command_sweep(args: argparse.Namespace) -> int:
+    """Run every unfinished cell of a sweep file; finished cells are skipped, interrupted ones resume."""
+    from benchmark.results import read_leaderboard
+    from benchmark.runner import run
+    from benchmark.sweep import SweepProgress, load_sweep, pending_cells
+
+    sweep = load_sweep(args.file)
+    options = _options(args)
+    leaderboard = Path(options.results_dir) / "leaderboard.csv"
+    pending = pending_cells(sweep, leaderboard)
+    progress = SweepProgress(len(sweep.cells), len(sweep.cells) - len(pending))
+    print(f"[sweep] {sweep.name}: {len(sweep.cells)} cells, {progress.done} already finished", flush=True)
+    rank_zero = True  # with nothing left to run, no other process exists
+    for config in pending:
+        print(progress.line(config), flush=True)
+        progress.start_cell()
+        rank_zero = run(config, options) is not None  # only global rank 0 gets a row back
+        progress.finish_cell()
+    table = read_leaderboard(leaderboard)
+    rows = table[table["run_id"].isin([cell.run_id for cell in sweep.cells])]
+    if len(rows) and rank_zero:
+        print()
+        _print_rows(rows.to_dict("records"), leaderboard)
+    return 0
+
+
+def command_regress(args: argparse.Namespace) -> int:
+    """Run the fixed CI sweep and compare top-1 per head with the committed baseline (exit 1 on a drop)."""
+    import shutil
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from benchmark.regress import SPREAD_SEEDS, check_cells, compare, format_table, make_baseline, spread_cells
+    from benchmark.results import read_leaderboard
+    from benchmark.runner import run
+
+    checks = check_cells(args.sweep) if args.sweep else check_cells()
+    cells = spread_cells(checks) if args.update else checks
+    scratch = Path(args.work_dir) / "regress"
+    shutil.rmtree(scratch, ignore_errors=True)  # a check always trains afresh
+    options = replace(_options(args), results_dir=str(scratch / "results"), work_dir=str(scratch / "work"), resume=False)
+    rank_zero = True
+    for number, config in enumerate(cells, start=1):
+        print(f"[regress] run {number}/{len(cells)}: {config.head} seed={config.seed} run {config.run_id}", flush=True)
+        rank_zero = run(config, options) is not None
+    if not rank_zero:
+        return 0
+    measured = read_leaderboard(scratch / "results" / "leaderboard.csv")
+    baseline_path = Path(args.baseline)
+    if args.update:
+        baseline = make_baseline(measured, checks)
+        baseline_path.parent.mkdir(parents=True, exist_ok=True)
+        baseline.to_csv(baseline_path, index=False)
+        print(baseline.to_string(index=False))
+        print(f"\nbaseline written: {baseline_path.resolve()} (seeds {', '.join(map(str, SPREAD_SEEDS))})")
+        return 0
+    if not baseline_path.is_file():
+        print(f"no baseline at {baseline_path}; make one with `stbench regress --update`", file=sys.stderr)
+        return 2
+    results = compare(pd.read_csv(baseline_path, dtype={"run_id": str}), measured)
+    print(format_table(results))
+    fallen = [r for r in results if r.regressed]
+    if fallen:
+        print(f"\nREGRESSION: top-1 fell beyond tolerance for {', '.join(r.head for r in fallen)}", file=sys.stderr)
+        return 1
+    print("\nno regression")
+    return 0
+
+
+def command_test(args: argparse.Namespace) -> int:
+    """Evaluate a checkpoint on the test split; prints counts so that runs can be compared exactly."""
+    from benchmark.confusion import mean_class_accuracy, top1
+    from benchmark.evaluate import evaluate_checkpoint
+
+    confusion = evaluate_checkpoint(args.checkpoint, _options(args), args.out)
+    if confusion is not None:
+        correct, total = int(confusion.diagonal().sum()), int(confusion.sum())
+        print(f"test videos evaluated: {total}, correct: {correct}, top-1: {top1(confusion):.4f}, "
+              f"mean class accuracy: {mean_class_accuracy(confusion):.4f}")  # fmt: skip
+        if args.out:
+            print(f"confusion matrix: {Path(args.out).resolve()}")
     return 0
 
 
@@ -160,6 +254,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_arguments(bench_parser)
     bench_parser.set_defaults(handler=command_benchmark)
 
+    sweep_parser = commands.add_parser("sweep", help="run every cell of a sweep file (skips finished, resumes interrupted)")
+    sweep_parser.add_argument("file", help="a sweep YAML file, e.g. configs/synthetic_heads.yaml")
+    _add_how_arguments(sweep_parser)
+    sweep_parser.set_defaults(handler=command_sweep)
+
+    regress_parser = commands.add_parser(
+        "regress", help="accuracy regression check: fixed CPU sweep of every head vs results/baselines/ci.csv"
+    )
+    regress_parser.add_argument("--update", action="store_true", help="measure the seed spread and rewrite the baseline")
+    regress_parser.add_argument("--baseline", default="results/baselines/ci.csv")
+    regress_parser.add_argument("--sweep", default=None, help="the check's sweep file (default configs/ci_regression.yaml)")
+    _add_how_arguments(regress_parser)
+    regress_parser.set_defaults(handler=command_regress)
+
+    test_parser = commands.add_parser("test", help="evaluate a saved checkpoint on the test split")
+    test_parser.add_argument("checkpoint", help="a checkpoint written by a run (runs/<run_id>/checkpoints/last.ckpt)")
+    test_parser.add_argument("--out", default=None, help="write the confusion matrix CSV here")
+    _add_how_arguments(test_parser)
+    test_parser.set_defaults(handler=command_test)
+
     generate_parser = commands.add_parser("generate", help="generate the built-in synthetic dataset")
     generate_parser.add_argument("--data-root", default=None)
     generate_parser.add_argument("--seed", type=int, default=0)
@@ -167,8 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate_parser.set_defaults(handler=command_generate)
 
     from benchmark.complexity_cli import add_complexity_parser
+    from benchmark.report_cli import add_report_parser
 
     add_complexity_parser(commands)
+    add_report_parser(commands)
     return parser
 
 

@@ -23,7 +23,7 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
     "n_test", "n_test_expected", "n_test_evaluated",
     "head_params", "transform_params", "backbone_params", "total_params",
     "head_macs", "transform_macs", "backbone_macs", "total_macs",
-    "train_clips_per_s", "wall_s",
+    "resumed_epoch", "train_clips_per_s", "wall_s",
 )  # fmt: skip
 
 
@@ -32,6 +32,14 @@ def read_leaderboard(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=list(LEADERBOARD_COLUMNS))
     return pd.read_csv(path, dtype={"run_id": str, "git_sha": str, "split": str})
+
+
+def finished_run_ids(path: str | Path) -> set[str]:
+    """Run ids that have a finished row in the leaderboard at ``path``."""
+    table = read_leaderboard(path)
+    if not len(table):
+        return set()
+    return set(table.loc[table["status"] == "finished", "run_id"].astype(str))
 
 
 def _ordered(frame: pd.DataFrame) -> pd.DataFrame:

@@ -13,18 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
 from pytorch_lightning.loggers import CSVLogger, Logger
 
-from backbones import build_backbone
 from benchmark.complexity import count_network
 from benchmark.config import RunConfig
 from benchmark.confusion import mean_class_accuracy, save_confusion, subset_top1, top1
 from benchmark.module import VideoClassifier
 from benchmark.provenance import git_sha
-from benchmark.results import upsert_rows
+from benchmark.results import finished_run_ids, upsert_rows
 from benchmark.throughput import TrainThroughput
 from datamodules.datamodule import VideoDataModule
+from datamodules.datasets import get_dataset
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class RunOptions:
     wandb: bool = False
     limit_train_batches: int | float | None = None
     limit_eval_batches: int | float | None = None
+    resume: bool = True  # continue an interrupted run from its last checkpoint
 
 
 def _loggers(config: RunConfig, options: RunOptions) -> list[Logger]:
@@ -86,7 +88,24 @@ def _wandb_logger(config: RunConfig, options: RunOptions) -> Logger | None:
         return None
 
 
-def build_trainer(config: RunConfig, options: RunOptions, callbacks: list[pl.Callback]) -> pl.Trainer:
+def make_datamodule(config: RunConfig, options: RunOptions, model: VideoClassifier) -> VideoDataModule:
+    return VideoDataModule(
+        config.dataset,
+        num_segments=config.segments,
+        batch_size=config.batch_size,
+        input_size=config.input_size,
+        input_norm=model.net.backbone.input_norm,
+        seed=config.seed,
+        root=options.data_root,
+        split=config.split,
+        num_workers=options.num_workers,
+        progress=options.progress,
+    )
+
+
+def build_trainer(
+    config: RunConfig, options: RunOptions, callbacks: list[pl.Callback], logger: bool = True
+) -> pl.Trainer:
     limits: dict[str, Any] = {}
     if options.limit_train_batches is not None:
         limits["limit_train_batches"] = options.limit_train_batches
@@ -101,7 +120,7 @@ def build_trainer(config: RunConfig, options: RunOptions, callbacks: list[pl.Cal
         num_nodes=options.num_nodes,
         gradient_clip_val=config.clip_grad_norm,
         gradient_clip_algorithm="norm",
-        logger=_loggers(config, options),
+        logger=_loggers(config, options) if logger else False,
         callbacks=callbacks,
         use_distributed_sampler=False,  # the datamodule shards itself, without padding at evaluation
         enable_progress_bar=options.progress,
@@ -113,32 +132,42 @@ def build_trainer(config: RunConfig, options: RunOptions, callbacks: list[pl.Cal
     )
 
 
+def resumable_checkpoint(config: RunConfig, options: RunOptions) -> str | None:
+    """The ``last.ckpt`` of an interrupted earlier attempt at this run, if any.
+
+    A run that already has a finished leaderboard row is trained afresh instead.
+    """
+    last = Path(options.work_dir) / config.run_id / "checkpoints" / "last.ckpt"
+    if not options.resume or not last.is_file():
+        return None
+    if config.run_id in finished_run_ids(Path(options.results_dir) / "leaderboard.csv"):
+        return None
+    return str(last)
+
+
+def epochs_trained(checkpoint: str | Path) -> int:
+    """Training epochs a checkpoint holds (one written at an epoch's end counts that epoch as processed)."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
+
+
 def run(config: RunConfig, options: RunOptions = RunOptions()) -> dict[str, Any] | None:
     """Train and test one configuration; returns the leaderboard row on global rank 0, else None."""
     started = time.time()
     pl.seed_everything(config.seed, workers=True, verbose=False)
-    backbone_norm = build_backbone(config.backbone).input_norm
-    datamodule = VideoDataModule(
-        config.dataset,
-        num_segments=config.segments,
-        batch_size=config.batch_size,
-        input_size=config.input_size,
-        input_norm=backbone_norm,
-        seed=config.seed,
-        root=options.data_root,
-        split=config.split,
-        num_workers=options.num_workers,
-        progress=options.progress,
-    )
-    model = VideoClassifier(config, datamodule.spec.num_classes)
+    model = VideoClassifier(config, get_dataset(config.dataset).num_classes)
+    datamodule = make_datamodule(config, options, model)
     throughput = TrainThroughput()
-    checkpoint = ModelCheckpoint(dirpath=Path(options.work_dir) / config.run_id / "checkpoints", save_last=True)
+    checkpoint_dir = Path(options.work_dir) / config.run_id / "checkpoints"
+    checkpoint = ModelCheckpoint(dirpath=checkpoint_dir, save_last=True)
     callbacks: list[pl.Callback] = [throughput, checkpoint]
     if options.progress:
         # redraw every step on a terminal; in a log file every 25 steps is enough
         callbacks.append(TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 25))
     trainer = build_trainer(config, options, callbacks)
-    trainer.fit(model, datamodule=datamodule)
+    resume_from = resumable_checkpoint(config, options)
+    resumed_epoch = epochs_trained(resume_from) if resume_from else 0
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
     trainer.test(model, datamodule=datamodule, verbose=False)
     if not trainer.is_global_zero:
         return None
@@ -176,6 +205,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions()) -> dict[str, Any]
         "n_test_expected": len(splits.test),
         "n_test_evaluated": n_evaluated,
         **complexity,
+        "resumed_epoch": resumed_epoch,
         "train_clips_per_s": throughput.clips_per_second,
         "wall_s": round(time.time() - started, 1),
     }
