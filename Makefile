@@ -5,7 +5,7 @@ PYTHON ?= python3
 INSTALLED := .stbench-install
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: install benchmark test test-fast clean
+.PHONY: install benchmark test test-fast regress clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
@@ -19,6 +19,9 @@ benchmark: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(PYTHON) -m pytest
+
+regress: $(INSTALLED)
+	$(PYTHON) -m benchmark regress --no-progress
 
 test-fast: $(INSTALLED)
 	$(PYTHON) -m pytest -m "not slow"

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-DEFAULT_BENCHMARK_HEADS = ("tsn", "lstm")
+MAIN_SWEEP = Path(__file__).resolve().parent.parent / "configs" / "synthetic_main.yaml"
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,45 +125,60 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_benchmark(args: argparse.Namespace) -> int:
-    """The main job: the same protocol for every head, one leaderboard row each, then a table."""
-    from benchmark.runner import run
+    """The main job: every cell of the main sweep trained afresh (or resumed), then the report."""
+    from benchmark.report import generate_report, report_command
 
-    rows = []
-    for head in args.heads:
-        config, options = _config(args, head), _options(args)
-        print(f"== {head} on {config.backbone} / {config.dataset}, T={config.segments}, run {config.run_id}", flush=True)
-        row = run(config, options)
-        if row is not None:
-            rows.append(row)
-    if rows:
-        print()
-        _print_rows(rows, Path(args.results_dir) / "leaderboard.csv")
+    sweep, rows = _run_sweep(args.sweep, _options(args), fresh=not args.resume)
+    if rows is None:
+        return 0  # not global rank 0
+    leaderboard = Path(args.results_dir) / "leaderboard.csv"
+    out_dir = Path(args.results_dir) / "reports"
+    command = report_command(leaderboard, sweep.name, out_dir, None, args.sweep)
+    files = generate_report(leaderboard, out_dir, sweep.name, command=command, run_ids=[c.run_id for c in sweep.cells])
+    if args.wandb:
+        from benchmark.runner import log_report_to_wandb
+
+        log_report_to_wandb(files.markdown, files.figures, _options(args))
+    print()
+    _print_rows(rows, leaderboard)
+    print(f"report: {files.markdown.resolve()} ({len(files.figures)} figures)")
     return 0
 
 
-def command_sweep(args: argparse.Namespace) -> int:
-    """Run every unfinished cell of a sweep file; finished cells are skipped, interrupted ones resume."""
+def _run_sweep(path: str, options, fresh: bool):
+    """Run the cells of a sweep file; ``fresh`` retrains cells that already have a finished row.
+
+    Returns the sweep and, on global rank 0, the leaderboard rows of its cells (None elsewhere).
+    """
     from benchmark.results import read_leaderboard
     from benchmark.runner import run
     from benchmark.sweep import SweepProgress, load_sweep, pending_cells
 
-    sweep = load_sweep(args.file)
-    options = _options(args)
+    sweep = load_sweep(path)
     leaderboard = Path(options.results_dir) / "leaderboard.csv"
-    pending = pending_cells(sweep, leaderboard)
+    pending = list(sweep.cells) if fresh else pending_cells(sweep, leaderboard)
     progress = SweepProgress(len(sweep.cells), len(sweep.cells) - len(pending))
     print(f"[sweep] {sweep.name}: {len(sweep.cells)} cells, {progress.done} already finished", flush=True)
     rank_zero = True  # with nothing left to run, no other process exists
     for config in pending:
         print(progress.line(config), flush=True)
         progress.start_cell()
-        rank_zero = run(config, options) is not None  # only global rank 0 gets a row back
+        rank_zero = run(config, options, fresh=fresh) is not None  # only global rank 0 gets a row back
         progress.finish_cell()
+    if not rank_zero:
+        return sweep, None
     table = read_leaderboard(leaderboard)
-    rows = table[table["run_id"].isin([cell.run_id for cell in sweep.cells])]
-    if len(rows) and rank_zero:
+    order = {cell.run_id: i for i, cell in enumerate(sweep.cells)}
+    rows = table[table["run_id"].isin(order)].sort_values("run_id", key=lambda ids: ids.map(order))
+    return sweep, rows.to_dict("records")
+
+
+def command_sweep(args: argparse.Namespace) -> int:
+    """Run every unfinished cell of a sweep file; finished cells are skipped, interrupted ones resume."""
+    _, rows = _run_sweep(args.file, _options(args), fresh=False)
+    if rows:
         print()
-        _print_rows(rows.to_dict("records"), leaderboard)
+        _print_rows(rows, Path(args.results_dir) / "leaderboard.csv")
     return 0
 
 
@@ -248,10 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.set_defaults(handler=command_run)
 
     bench_parser = commands.add_parser(
-        "benchmark", help="the main job: every head under one protocol on the built-in dataset, then a table"
+        "benchmark", help="the main job: every head on the built-in dataset under one protocol, then the report"
     )
-    bench_parser.add_argument("--heads", nargs="+", default=list(DEFAULT_BENCHMARK_HEADS), choices=list(HEADS))
-    _add_run_arguments(bench_parser)
+    bench_parser.add_argument("--sweep", default=str(MAIN_SWEEP), help="the sweep to run (default: %(default)s)")
+    bench_parser.add_argument("--resume", action="store_true", help="keep cells that already finished")
+    _add_how_arguments(bench_parser)
     bench_parser.set_defaults(handler=command_benchmark)
 
     sweep_parser = commands.add_parser("sweep", help="run every cell of a sweep file (skips finished, resumes interrupted)")

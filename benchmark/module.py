@@ -6,7 +6,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+from torchmetrics.classification import MulticlassAccuracy, MulticlassAveragePrecision, MulticlassConfusionMatrix
 
 from benchmark.config import RunConfig
 from benchmark.network import VideoNet
@@ -42,6 +42,8 @@ class VideoClassifier(pl.LightningModule):
         self.test_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
         self.test_top5 = MulticlassAccuracy(num_classes, top_k=top5, average="micro")
         self.test_confusion_metric = MulticlassConfusionMatrix(num_classes)
+        # mean over classes of the average precision of each class's scores (one-vs-rest)
+        self.test_map = MulticlassAveragePrecision(num_classes, average="macro")
         self.test_confusion: torch.Tensor | None = None
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
@@ -68,13 +70,15 @@ class VideoClassifier(pl.LightningModule):
         self.test_top1.update(scores, labels)
         self.test_top5.update(scores, labels)
         self.test_confusion_metric.update(scores, labels)
+        self.test_map.update(scores, labels)
 
     def on_test_epoch_end(self) -> None:
         # compute() synchronises the states of all processes: each test video counts once.
         self.log("test/top1", self.test_top1.compute())
         self.log("test/top5", self.test_top5.compute())
+        self.log("test/map", self.test_map.compute())
         self.test_confusion = self.test_confusion_metric.compute().cpu()
-        for metric in (self.test_top1, self.test_top5, self.test_confusion_metric):
+        for metric in (self.test_top1, self.test_top5, self.test_confusion_metric, self.test_map):
             metric.reset()
 
     def configure_optimizers(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Collection, Sequence
 from urllib.parse import quote
 
 import pandas as pd
@@ -48,9 +48,17 @@ class _Context:
     setting_columns: tuple[str, ...]
 
 
-def report_command(leaderboard: str | Path, name: str, out_dir: str | Path, datasets: Sequence[str] | None) -> str:
+def report_command(
+    leaderboard: str | Path,
+    name: str,
+    out_dir: str | Path,
+    datasets: Sequence[str] | None,
+    sweep: str | Path | None = None,
+) -> str:
     """The shell command that regenerates a report."""
     parts = ["stbench", "report", "--leaderboard", str(leaderboard), "--name", name, "--out-dir", str(out_dir)]
+    if sweep:
+        parts += ["--sweep", str(sweep)]
     if datasets:
         parts += ["--dataset", *sorted(set(datasets))]
     return shlex.join(parts)
@@ -244,14 +252,20 @@ def generate_report(
     name: str = DEFAULT_NAME,
     datasets: Sequence[str] | None = None,
     command: str | None = None,
+    run_ids: Collection[str] | None = None,
 ) -> ReportFiles:
     """Write ``<out_dir>/<name>.md``, its figures in ``<out_dir>/<name>_files/`` and the aggregated CSV
-    next to the leaderboard (``<leaderboard stem>_aggregated.csv``, always over every dataset)."""
+    next to the leaderboard (``<leaderboard stem>_aggregated.csv``, always over every run).
+
+    ``run_ids`` restricts the report to those runs (e.g. the cells of one sweep)."""
     if not name or "/" in name or "\\" in name:
         raise ValueError(f"report name must be a plain file name, got {name!r}")
     frame = read_leaderboard(leaderboard)
     table = aggregate(frame)
     aggregated = write_aggregated(table, aggregated_path(leaderboard))
+    if run_ids is not None:
+        frame = frame[frame["run_id"].astype(str).isin(set(run_ids))]
+        table = aggregate(frame)
     if datasets:
         frame = frame[frame["dataset"].astype(str).isin(set(datasets))]
         table = table[table["dataset"].astype(str).isin(set(datasets))]

@@ -3,12 +3,20 @@ from __future__ import annotations
 
 import argparse
 
+from benchmark.report import DEFAULT_NAME
+
 
 def command_report(args: argparse.Namespace) -> int:
     from benchmark.report import generate_report, report_command
+    from benchmark.sweep import load_sweep
 
-    command = report_command(args.leaderboard, args.name, args.out_dir, args.datasets)
-    files = generate_report(args.leaderboard, args.out_dir, args.name, args.datasets, command=command)
+    name, run_ids = args.name, None
+    if args.sweep:
+        sweep = load_sweep(args.sweep)
+        name, run_ids = args.name or sweep.name, [cell.run_id for cell in sweep.cells]
+    name = name or DEFAULT_NAME
+    command = report_command(args.leaderboard, name, args.out_dir, args.datasets, args.sweep)
+    files = generate_report(args.leaderboard, args.out_dir, name, args.datasets, command=command, run_ids=run_ids)
     print(f"report:     {files.markdown}")
     print(f"figures:    {len(files.figures)} in {files.markdown.parent / (files.markdown.stem + '_files')}")
     print(f"aggregated: {files.aggregated}")
@@ -17,7 +25,7 @@ def command_report(args: argparse.Namespace) -> int:
 
 def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``report`` subcommand and its handler."""
-    from benchmark.report import DEFAULT_LEADERBOARD, DEFAULT_NAME, DEFAULT_OUT_DIR
+    from benchmark.report import DEFAULT_LEADERBOARD, DEFAULT_OUT_DIR
 
     parser = subparsers.add_parser(
         "report",
@@ -27,7 +35,12 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
         "study's order, next to the published top-1. Also rewrites <leaderboard>_aggregated.csv.",
     )
     parser.add_argument("--leaderboard", default=DEFAULT_LEADERBOARD, metavar="CSV")
-    parser.add_argument("--name", default=DEFAULT_NAME, help="report file name without .md (default: %(default)s)")
+    parser.add_argument(
+        "--sweep", default=None, metavar="FILE", help="report only the cells of this sweep file, named after the sweep"
+    )
+    parser.add_argument(
+        "--name", default=None, help=f"report file name without .md (default: the sweep's name, else {DEFAULT_NAME})"
+    )
     parser.add_argument("--out-dir", default=DEFAULT_OUT_DIR, metavar="DIR", help="default: %(default)s")
     parser.add_argument(
         "--dataset", dest="datasets", nargs="+", action="extend", default=None, metavar="D",

@@ -19,7 +19,7 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
     "run_id", "timestamp", "git_sha", "status",
     "dataset", "split", "modality", "backbone", "head", "segments", "input_size", "seed",
     "epochs", "batch_size", "lr", "world_size",
-    "top1", "top5", "mean_class_acc", "top1_reversed_pairs",
+    "top1", "top5", "mean_class_acc", "map", "top1_reversed_pairs",
     "n_test", "n_test_expected", "n_test_evaluated",
     "head_params", "transform_params", "backbone_params", "total_params",
     "head_macs", "transform_macs", "backbone_macs", "total_macs",

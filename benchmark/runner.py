@@ -10,7 +10,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pytorch_lightning as pl
 import torch
@@ -103,6 +103,40 @@ def make_datamodule(config: RunConfig, options: RunOptions, model: VideoClassifi
     )
 
 
+def _log_to_wandb(trainer: pl.Trainer, row: dict[str, Any], confusion: torch.Tensor, names: list[str]) -> None:
+    """Send the run's leaderboard row and test confusion matrix to wandb, if it is logging; never fatal."""
+    from pytorch_lightning.loggers import WandbLogger
+
+    for logger in trainer.loggers:
+        if not isinstance(logger, WandbLogger):
+            continue
+        try:
+            logger.log_table("results/leaderboard_row", columns=list(row), data=[[str(v) for v in row.values()]])
+            matrix = [[name, *map(int, counts)] for name, counts in zip(names, confusion.tolist())]
+            logger.log_table("results/confusion", columns=["true_class", *names], data=matrix)
+        except Exception as error:  # a failing wandb must not lose the run's results
+            warnings.warn(f"wandb logging of the results failed: {error}")
+
+
+def log_report_to_wandb(report: Path, figures: Sequence[Path], options: RunOptions) -> None:
+    """Log a sweep report (its Markdown and plots) as a wandb run of its own; never fatal."""
+    try:
+        import wandb
+
+        run = wandb.init(
+            project=os.environ.get("WANDB_PROJECT", "stbench"),
+            name=f"report-{report.stem}",
+            job_type="report",
+            dir=options.work_dir,
+            mode=None if wandb_configured() else "offline",
+        )
+        run.log({f"report/{figure.stem}": wandb.Image(str(figure)) for figure in figures})
+        run.log({"report/markdown": wandb.Html(f"<pre>{report.read_text()}</pre>")})
+        run.finish()
+    except Exception as error:
+        warnings.warn(f"wandb logging of the report failed: {error}")
+
+
 def build_trainer(
     config: RunConfig, options: RunOptions, callbacks: list[pl.Callback], logger: bool = True
 ) -> pl.Trainer:
@@ -151,8 +185,10 @@ def epochs_trained(checkpoint: str | Path) -> int:
     return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
 
 
-def run(config: RunConfig, options: RunOptions = RunOptions()) -> dict[str, Any] | None:
-    """Train and test one configuration; returns the leaderboard row on global rank 0, else None."""
+def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = False) -> dict[str, Any] | None:
+    """Train and test one configuration; returns the leaderboard row on global rank 0, else None.
+
+    An interrupted earlier attempt is resumed from its last checkpoint unless ``fresh``."""
     started = time.time()
     pl.seed_everything(config.seed, workers=True, verbose=False)
     model = VideoClassifier(config, get_dataset(config.dataset).num_classes)
@@ -165,7 +201,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions()) -> dict[str, Any]
         # redraw every step on a terminal; in a log file every 25 steps is enough
         callbacks.append(TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 25))
     trainer = build_trainer(config, options, callbacks)
-    resume_from = resumable_checkpoint(config, options)
+    resume_from = None if fresh else resumable_checkpoint(config, options)
     resumed_epoch = epochs_trained(resume_from) if resume_from else 0
     trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
     trainer.test(model, datamodule=datamodule, verbose=False)
@@ -200,6 +236,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions()) -> dict[str, Any]
         "top1": top1(confusion),
         "top5": float(trainer.callback_metrics["test/top5"]),
         "mean_class_acc": mean_class_accuracy(confusion),
+        "map": float(trainer.callback_metrics["test/map"]),
         "top1_reversed_pairs": subset_top1(confusion, names, pair_classes),
         "n_test": n_evaluated,
         "n_test_expected": len(splits.test),
@@ -209,6 +246,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions()) -> dict[str, Any]
         "train_clips_per_s": throughput.clips_per_second,
         "wall_s": round(time.time() - started, 1),
     }
+    _log_to_wandb(trainer, row, confusion, names)
     run_dir = Path(options.results_dir) / "runs" / config.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")

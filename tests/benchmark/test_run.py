@@ -39,6 +39,7 @@ def test_fit_and_test_write_one_complete_row(tiny_synthetic, tmp_path, head):
     assert saved["run_id"] == config.run_id and saved["head"] == head and saved["status"] == "finished"
     assert saved["n_test_expected"] == 9 and saved["n_test_evaluated"] == 9 and saved["n_test"] == 9
     assert 0.0 <= saved["top1"] <= saved["top5"] <= 1.0
+    assert 0.0 < saved["map"] <= 1.0
     assert saved["total_params"] == saved["head_params"] + saved["transform_params"] + saved["backbone_params"]
     assert saved["total_macs"] == saved["head_macs"] + saved["transform_macs"] + saved["backbone_macs"]
     expected = count_complexity("smallcnn", head, 4, 10, input_size=64)
