@@ -107,7 +107,7 @@ def _config(args: argparse.Namespace, head: str):
 def _print_rows(rows: list[dict], leaderboard: Path) -> None:
     import pandas as pd
 
-    columns = ["head", "backbone", "segments", "top1", "top5", "top1_reversed_pairs", "mean_class_acc",
+    columns = ["head", "backbone", "segments", "top1", "top5", "map", "top1_reversed_pairs", "mean_class_acc",
                "n_test_evaluated", "n_test_expected", "head_params", "total_params", "train_clips_per_s", "wall_s"]  # fmt: skip
     table = pd.DataFrame(rows)[columns]
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
