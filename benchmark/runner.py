@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import time
@@ -27,7 +26,6 @@ from benchmark.throughput import TrainThroughput
 from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import get_dataset
 
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
