@@ -27,7 +27,6 @@ from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import get_dataset
 
 
-
 @dataclass(frozen=True)
 class RunOptions:
     """How and where a run executes; none of this changes the run id."""
