@@ -40,10 +40,15 @@ class DatasetSplits:
 class DatasetSpec:
     name: str
     num_classes: int
-    flip: bool  # whether a horizontal flip keeps the label
+    flip: bool  # whether a horizontal flip keeps the label (see flip_label_map for label-swapping flips)
     decode_size: tuple[int, int]  # (height, width) frames are resized to while decoding
     protocol: TrainingProtocol
     load: Callable[[Path | None, str, bool], DatasetSplits]  # (root, split, progress)
+    multi_label: bool = False  # CCV: BCE-with-logits loss and mAP over classes
+    metric: str = "top1"  # the headline metric of the dataset's literature: "top1" or "map"
+    # A flipped clip of class i is labelled flip_label_map[i] (Something-Something's left/right
+    # templates); None with flip=True means flipping keeps every label.
+    flip_label_map: tuple[int, ...] | None = None
 
 
 def _load_synthetic(root: Path | None, split: str, progress: bool) -> DatasetSplits:

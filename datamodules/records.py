@@ -7,12 +7,27 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class VideoRecord:
-    """One annotated video: where it is, its label, and the annotation line it came from."""
+    """One annotated video: where it is, its label(s), and the annotation line it came from.
+
+    ``path`` is a video file, or a folder of extracted JPEG frames when ``frame_template`` is set
+    (e.g. ``"{:05d}.jpg"``, numbered from ``first_frame``). Single-label datasets set ``label``
+    (-1 when the split has no labels, e.g. an unlabelled test list); multi-label datasets (CCV)
+    set ``labels`` to the tuple of class indices, possibly empty, and leave ``label`` at -1.
+    ``num_frames`` is filled when known without decoding (frame folders, the index cache).
+    """
 
     video_id: str
     path: Path
     label: int
     source: str  # "file:line", so that any later error can point back to the annotation
+    labels: tuple[int, ...] | None = None
+    num_frames: int | None = None
+    frame_template: str | None = None
+    first_frame: int = 1
+
+    @property
+    def is_frame_folder(self) -> bool:
+        return self.frame_template is not None
 
 
 class AnnotationError(ValueError):
