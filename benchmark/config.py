@@ -35,11 +35,22 @@ class RunConfig:
     dropout: float = 0.3
     feature_dim: int = 256
     transform_init_std: float = 0.001
+    # Settings added after the first results were published: at their defaults they are left out
+    # of the run id, so that earlier runs keep their ids (see LATER_FIELDS).
+    frozen_backbone: bool = False  # train only transform + head on cached backbone features
+    cached_views: int = 4  # sampled training views per video kept in the feature cache
+    test_clips: int = 1  # temporal views per test video (scores averaged)
+    test_crops: int = 1  # spatial views per test clip: 1 (centre), 3 or 10 (corners + centre, and flips)
+    flow_length: int = 5  # L: consecutive flow pairs stacked per segment (flow modality)
 
     @property
     def run_id(self) -> str:
         """A short stable hash of every field: same config, same id."""
-        payload = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        data = self.to_dict()
+        for name, default in LATER_FIELDS.items():
+            if data.get(name) == default:
+                del data[name]
+        payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     @classmethod
@@ -57,6 +68,15 @@ class RunConfig:
         data = asdict(self)
         data["lr_steps"] = list(self.lr_steps)
         return data
+
+
+LATER_FIELDS: dict[str, Any] = {
+    "frozen_backbone": False,
+    "cached_views": 4,
+    "test_clips": 1,
+    "test_crops": 1,
+    "flow_length": 5,
+}
 
 
 def resolve_config(dataset: str = "synthetic", **overrides: Any) -> RunConfig:
