@@ -1,4 +1,12 @@
-"""The LightningModule: trains a VideoNet with cross-entropy and reports top-1 / top-5."""
+"""The LightningModule: trains a VideoNet and reports top-1 / top-5 / mAP on the test set.
+
+Single-label datasets train with cross-entropy; multi-label ones (CCV) with BCE-with-logits, and
+their headline metric is the mean over classes of the average precision. With several test views
+(``test_clips`` × ``test_crops``) the softmax (sigmoid) scores of the views are averaged, one view
+at a time so that memory stays that of a one-view batch. Unreadable clips that the data pipeline
+skipped (``on_bad_video="skip"``) arrive in each batch's ``failed`` list and are kept in
+``bad_videos``; a non-finite loss stops the run.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -6,25 +14,38 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from torchmetrics.classification import MulticlassAccuracy, MulticlassAveragePrecision, MulticlassConfusionMatrix
+from torchmetrics import SumMetric
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassAveragePrecision,
+    MulticlassConfusionMatrix,
+    MultilabelAveragePrecision,
+)
 
 from benchmark.config import RunConfig
 from benchmark.network import VideoNet
 from benchmark.optim import parameter_groups
+from datamodules.augment import crop_resize_normalise, eval_view_boxes
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; the message says where."""
 
 
 class VideoClassifier(pl.LightningModule):
     """Backbone → transform → head, SGD with the study's parameter groups and a step schedule.
 
     Test metrics are torchmetrics states synchronised across processes; the test confusion matrix
-    (rows = true class) is kept in ``test_confusion`` after ``trainer.test``.
+    (rows = true class; single-label datasets only) is kept in ``test_confusion`` and the number of
+    evaluated test videos in ``test_count`` after ``trainer.test``.
     """
 
-    def __init__(self, config: RunConfig, num_classes: int) -> None:
+    def __init__(self, config: RunConfig, num_classes: int, multi_label: bool = False) -> None:
         super().__init__()
-        self.save_hyperparameters({"config": config.to_dict(), "num_classes": num_classes})
+        self.save_hyperparameters({"config": config.to_dict(), "num_classes": num_classes, "multi_label": multi_label})
         self.config = config
         self.num_classes = num_classes
+        self.multi_label = multi_label
         self.net = VideoNet(
             config.backbone,
             config.head,
@@ -43,30 +64,107 @@ class VideoClassifier(pl.LightningModule):
         self.test_top5 = MulticlassAccuracy(num_classes, top_k=top5, average="micro")
         self.test_confusion_metric = MulticlassConfusionMatrix(num_classes)
         # mean over classes of the average precision of each class's scores (one-vs-rest)
-        self.test_map = MulticlassAveragePrecision(num_classes, average="macro")
+        self.test_map = (
+            MultilabelAveragePrecision(num_classes, average="macro")
+            if multi_label
+            else MulticlassAveragePrecision(num_classes, average="macro")
+        )
+        self.val_map = MultilabelAveragePrecision(num_classes, average="macro") if multi_label else None
+        self.test_videos = SumMetric()
         self.test_confusion: torch.Tensor | None = None
+        self.test_count = 0
+        self.bad_videos: list[dict[str, Any]] = []  # this process's skipped clips
+
+    @property
+    def multi_view(self) -> bool:
+        return self.config.test_clips * self.config.test_crops > 1
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         return self.net(clips)
 
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+    # -- losses and bad clips -------------------------------------------------------------------
+    def _loss(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.multi_label:
+            return F.binary_cross_entropy_with_logits(scores, targets.float())
+        return F.cross_entropy(scores, targets)
+
+    def _note_failed(self, batch: dict[str, Any], stage: str) -> None:
+        for index, reason in batch.get("failed", ()):
+            self.bad_videos.append({"stage": stage, "epoch": self.current_epoch, "index": index, "reason": reason})
+
+    def _empty_step_loss(self) -> torch.Tensor | None:
+        """Loss of a batch whose clips were all skipped: none on one process; under DDP a zero
+        that touches every trainable parameter, so that every process still joins the gradient
+        all-reduce."""
+        if self.trainer.world_size == 1:
+            return None
+        return sum(p.sum() for p in self.parameters() if p.requires_grad) * 0.0
+
+    # -- steps ----------------------------------------------------------------------------------
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor | None:
+        self._note_failed(batch, "train")
+        if "frames" not in batch:
+            return self._empty_step_loss()
         scores = self(batch["frames"])
-        loss = F.cross_entropy(scores, batch["label"])
-        self.train_top1(scores, batch["label"])
+        loss = self._loss(scores, batch["label"])
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"training loss is {float(loss)} at epoch {self.current_epoch}, step {self.global_step} "
+                f"(batch {batch_idx}); lower the learning rate or check the inputs"
+            )
+        if not self.multi_label:
+            self.train_top1(scores, batch["label"])
+            self.log("train/top1", self.train_top1, prog_bar=True, on_step=False, on_epoch=True)
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(scores))
-        self.log("train/top1", self.train_top1, prog_bar=True, on_step=False, on_epoch=True)
         return loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._note_failed(batch, "val")
+        if "frames" not in batch:
+            return
         scores = self(batch["frames"])
-        loss = F.cross_entropy(scores, batch["label"])
-        self.val_top1(scores, batch["label"])
+        loss = self._loss(scores, batch["label"])
         self.log("val/loss", loss, prog_bar=True, sync_dist=True, batch_size=len(scores))
-        self.log("val/top1", self.val_top1, prog_bar=True)
+        if self.multi_label:
+            self.val_map.update(scores, batch["label"].long())
+            self.log("val/map", self.val_map, prog_bar=True)
+        else:
+            self.val_top1(scores, batch["label"])
+            self.log("val/top1", self.val_top1, prog_bar=True)
+
+    def _probabilities(self, scores: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(scores) if self.multi_label else torch.softmax(scores, dim=1)
+
+    def _multi_view_scores(self, frames: torch.Tensor) -> torch.Tensor:
+        """Mean probabilities over test_clips × test_crops views of uint8 clips (B, V*T*L, H, W, C)."""
+        batch, total, height, width, _ = frames.shape
+        clips = self.config.test_clips
+        per_clip = total // clips
+        boxes, flips = eval_view_boxes(height, width, self.config.input_size, self.config.test_crops)
+        norm = self.net.backbone.input_norm
+        summed = torch.zeros(batch, self.num_classes, device=frames.device)
+        for clip in range(clips):
+            clip_frames = frames[:, clip * per_clip : (clip + 1) * per_clip]
+            for box, flip in zip(boxes, flips):
+                view = crop_resize_normalise(
+                    clip_frames, box.expand(batch, 4), flip.expand(batch), self.config.input_size, norm
+                )
+                summed += self._probabilities(self(view))
+        return summed / (clips * len(boxes))
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        scores = self(batch["frames"])
+        self._note_failed(batch, "test")
+        if "frames" not in batch:
+            return
+        if self.multi_view:
+            scores = self._multi_view_scores(batch["frames"])
+        else:
+            scores = self(batch["frames"])
         labels = batch["label"]
+        self.test_videos.update(torch.tensor(float(len(scores)), device=scores.device))
+        if self.multi_label:
+            self.test_map.update(scores, labels.long())
+            return
         self.test_top1.update(scores, labels)
         self.test_top5.update(scores, labels)
         self.test_confusion_metric.update(scores, labels)
@@ -74,12 +172,24 @@ class VideoClassifier(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         # compute() synchronises the states of all processes: each test video counts once.
-        self.log("test/top1", self.test_top1.compute())
-        self.log("test/top5", self.test_top5.compute())
+        self.test_count = int(self.test_videos.compute())
         self.log("test/map", self.test_map.compute())
-        self.test_confusion = self.test_confusion_metric.compute().cpu()
-        for metric in (self.test_top1, self.test_top5, self.test_confusion_metric, self.test_map):
+        metrics = [self.test_map, self.test_videos]
+        if not self.multi_label:
+            self.log("test/top1", self.test_top1.compute())
+            self.log("test/top5", self.test_top5.compute())
+            self.test_confusion = self.test_confusion_metric.compute().cpu()
+            metrics += [self.test_top1, self.test_top5, self.test_confusion_metric]
+        for metric in metrics:
             metric.reset()
+
+    def gathered_bad_videos(self) -> list[dict[str, Any]]:
+        """Every process's skipped clips (call on all processes; identical result on each)."""
+        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            return list(self.bad_videos)
+        parts: list[list[dict[str, Any]] | None] = [None] * torch.distributed.get_world_size()
+        torch.distributed.all_gather_object(parts, self.bad_videos)
+        return [entry for part in parts for entry in (part or [])]
 
     def configure_optimizers(self) -> dict[str, Any]:
         config = self.config

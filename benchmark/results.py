@@ -20,10 +20,11 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
     "dataset", "split", "modality", "backbone", "head", "segments", "input_size", "seed",
     "epochs", "batch_size", "lr", "world_size",
     "top1", "top5", "mean_class_acc", "map", "top1_reversed_pairs",
-    "n_test", "n_test_expected", "n_test_evaluated",
+    "n_test", "n_test_expected", "n_test_evaluated", "n_test_failed", "n_train_skipped",
+    "test_views",
     "head_params", "transform_params", "backbone_params", "total_params",
     "head_macs", "transform_macs", "backbone_macs", "total_macs",
-    "resumed_epoch", "train_clips_per_s", "wall_s",
+    "resumed_epoch", "train_clips_per_s", "test_clips_per_s", "wall_s", "error",
 )  # fmt: skip
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import warnings
@@ -16,13 +17,14 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
 from pytorch_lightning.loggers import CSVLogger, Logger
 
+from benchmark.bad_videos import bad_video_table, count_stage, save_bad_videos
 from benchmark.complexity import count_network
 from benchmark.config import RunConfig
 from benchmark.confusion import mean_class_accuracy, save_confusion, subset_top1, top1
 from benchmark.module import VideoClassifier
 from benchmark.provenance import git_sha
 from benchmark.results import finished_run_ids, upsert_rows
-from benchmark.throughput import TrainThroughput
+from benchmark.throughput import TestThroughput, TrainThroughput
 from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import get_dataset
 
@@ -44,6 +46,12 @@ class RunOptions:
     limit_train_batches: int | float | None = None
     limit_eval_batches: int | float | None = None
     resume: bool = True  # continue an interrupted run from its last checkpoint
+    # Unreadable videos: "fail" stops the run naming the video; "skip" leaves them out, counts them
+    # (n_train_skipped, n_test_failed) and lists them in results/runs/<id>/bad_videos.csv.
+    on_bad_video: str = "fail"
+    # Frozen-backbone runs: train from backbone maps cached once in <work_dir>/feature_cache/ (True),
+    # or recompute the frozen backbone on decoded clips every step (False).
+    feature_cache: bool = True
 
 
 def _loggers(config: RunConfig, options: RunOptions) -> list[Logger]:
@@ -97,10 +105,12 @@ def make_datamodule(config: RunConfig, options: RunOptions, model: VideoClassifi
         split=config.split,
         num_workers=options.num_workers,
         progress=options.progress,
+        on_bad_video=options.on_bad_video,
+        test_views=config.test_clips,
     )
 
 
-def _log_to_wandb(trainer: pl.Trainer, row: dict[str, Any], confusion: torch.Tensor, names: list[str]) -> None:
+def _log_to_wandb(trainer: pl.Trainer, row: dict[str, Any], confusion: torch.Tensor | None, names: list[str]) -> None:
     """Send the run's leaderboard row and test confusion matrix to wandb, if it is logging; never fatal."""
     from pytorch_lightning.loggers import WandbLogger
 
@@ -109,6 +119,8 @@ def _log_to_wandb(trainer: pl.Trainer, row: dict[str, Any], confusion: torch.Ten
             continue
         try:
             logger.log_table("results/leaderboard_row", columns=list(row), data=[[str(v) for v in row.values()]])
+            if confusion is None:
+                continue
             matrix = [[name, *map(int, counts)] for name, counts in zip(names, confusion.tolist())]
             logger.log_table("results/confusion", columns=["true_class", *names], data=matrix)
         except Exception as error:  # a failing wandb must not lose the run's results
@@ -182,42 +194,11 @@ def epochs_trained(checkpoint: str | Path) -> int:
     return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
 
 
-def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = False) -> dict[str, Any] | None:
-    """Train and test one configuration; returns the leaderboard row on global rank 0, else None.
-
-    An interrupted earlier attempt is resumed from its last checkpoint unless ``fresh``."""
-    started = time.time()
-    pl.seed_everything(config.seed, workers=True, verbose=False)
-    model = VideoClassifier(config, get_dataset(config.dataset).num_classes)
-    datamodule = make_datamodule(config, options, model)
-    throughput = TrainThroughput()
-    checkpoint_dir = Path(options.work_dir) / config.run_id / "checkpoints"
-    checkpoint = ModelCheckpoint(dirpath=checkpoint_dir, save_last=True)
-    callbacks: list[pl.Callback] = [throughput, checkpoint]
-    if options.progress:
-        # redraw every step on a terminal; in a log file every 25 steps is enough
-        callbacks.append(TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 25))
-    trainer = build_trainer(config, options, callbacks)
-    resume_from = None if fresh else resumable_checkpoint(config, options)
-    resumed_epoch = epochs_trained(resume_from) if resume_from else 0
-    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
-    trainer.test(model, datamodule=datamodule, verbose=False)
-    if not trainer.is_global_zero:
-        return None
-
-    confusion = model.test_confusion
-    assert confusion is not None
-    splits = datamodule.splits
-    assert splits is not None
-    names = splits.class_names
-    pair_classes = [name for pair in splits.reversed_pairs for name in pair]
-    complexity = count_network(model.net, config.segments, config.input_size)
-    n_evaluated = int(confusion.sum())
-    row = {
+def _config_columns(config: RunConfig) -> dict[str, Any]:
+    return {
         "run_id": config.run_id,
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "git_sha": git_sha(),
-        "status": "finished",
         "dataset": config.dataset,
         "split": config.split,
         "modality": config.modality,
@@ -229,24 +210,129 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
         "epochs": config.epochs,
         "batch_size": config.batch_size,
         "lr": config.lr,
+        "test_views": config.test_clips * config.test_crops,
+    }
+
+
+def _stop_other_processes(trainer: pl.Trainer) -> None:
+    """After a failure on the launching process, end the DDP processes it started.
+
+    They would otherwise wait in a collective until the process-group timeout. (A failure on
+    another process is handled by Lightning, which then ends every process within seconds.)
+    """
+    launcher = getattr(trainer.strategy, "launcher", None)
+    if launcher is not None and hasattr(launcher, "kill") and getattr(launcher, "procs", None):
+        launcher.kill(signal.SIGKILL)
+
+
+def record_failure(config: RunConfig, options: RunOptions, error: BaseException, started: float) -> dict[str, Any]:
+    """Upsert a ``failed`` leaderboard row naming the error (an earlier finished row is replaced)."""
+    row = {
+        **_config_columns(config),
+        "status": "failed",
+        "error": f"{type(error).__name__}: {error}"[:500],
+        "wall_s": round(time.time() - started, 1),
+    }
+    upsert_rows(Path(options.results_dir) / "leaderboard.csv", [row])
+    return row
+
+
+def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = False) -> dict[str, Any] | None:
+    """Train and test one configuration; returns the leaderboard row on global rank 0, else None.
+
+    An interrupted earlier attempt is resumed from its last checkpoint unless ``fresh``. A run that
+    raises (a non-finite loss, an unreadable video under ``on_bad_video="fail"``, …) leaves a
+    ``failed`` row with the error, then re-raises."""
+    started = time.time()
+    pl.seed_everything(config.seed, workers=True, verbose=False)
+    spec = get_dataset(config.dataset)
+    # -- frozen backbone: only transform + head train, from cached backbone maps unless
+    #    options.feature_cache is off (benchmark/cached_module.py, benchmark/feature_cache.py)
+    if config.frozen_backbone:
+        from benchmark.cached_module import FrozenBackboneClassifier
+        from benchmark.feature_cache import cached_datamodule
+
+        model = FrozenBackboneClassifier(config, spec.num_classes, multi_label=spec.multi_label)
+        datamodule = make_datamodule(config, options, model)
+        if options.feature_cache:
+            backbone = model.net.backbone
+            datamodule = cached_datamodule(config, datamodule, backbone, options.work_dir, options.num_workers, options.progress)
+    else:
+        model = VideoClassifier(config, spec.num_classes, multi_label=spec.multi_label)
+        datamodule = make_datamodule(config, options, model)
+    # -- end frozen backbone
+    throughput = TrainThroughput()
+    test_throughput = TestThroughput()
+    checkpoint_dir = Path(options.work_dir) / config.run_id / "checkpoints"
+    checkpoint = ModelCheckpoint(dirpath=checkpoint_dir, save_last=True)
+    callbacks: list[pl.Callback] = [throughput, test_throughput, checkpoint]
+    if options.progress:
+        # redraw every step on a terminal; in a log file every 25 steps is enough
+        callbacks.append(TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 25))
+    trainer = build_trainer(config, options, callbacks)
+    resume_from = None if fresh else resumable_checkpoint(config, options)
+    resumed_epoch = epochs_trained(resume_from) if resume_from else 0
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+        trainer.test(model, datamodule=datamodule, verbose=False)
+    except BaseException as error:
+        if trainer.is_global_zero:
+            _stop_other_processes(trainer)
+            if not isinstance(error, KeyboardInterrupt):
+                record_failure(config, options, error, started)
+        raise
+    bad_entries = model.gathered_bad_videos()  # a collective: every process takes part
+    if not trainer.is_global_zero:
+        return None
+
+    splits = datamodule.splits
+    assert splits is not None
+    names = splits.class_names
+    run_dir = Path(options.results_dir) / "runs" / config.run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    bad = bad_video_table(bad_entries, {"train": splits.train, "val": splits.val, "test": splits.test})
+    if len(bad):
+        save_bad_videos(bad, run_dir / "bad_videos.csv")
+    n_evaluated = model.test_count
+    scores = _test_scores(model, splits)
+    complexity = count_network(model.net, config.segments, config.input_size)
+    row = {
+        **_config_columns(config),
+        "status": "finished",
         "world_size": trainer.world_size,
-        "top1": top1(confusion),
-        "top5": float(trainer.callback_metrics["test/top5"]),
-        "mean_class_acc": mean_class_accuracy(confusion),
+        **scores,
         "map": float(trainer.callback_metrics["test/map"]),
-        "top1_reversed_pairs": subset_top1(confusion, names, pair_classes),
         "n_test": n_evaluated,
         "n_test_expected": len(splits.test),
         "n_test_evaluated": n_evaluated,
+        "n_test_failed": count_stage(bad, "test"),
+        "n_train_skipped": count_stage(bad, "train"),
         **complexity,
         "resumed_epoch": resumed_epoch,
         "train_clips_per_s": throughput.clips_per_second,
+        "test_clips_per_s": test_throughput.clips_per_second(n_evaluated),
         "wall_s": round(time.time() - started, 1),
     }
-    _log_to_wandb(trainer, row, confusion, names)
-    run_dir = Path(options.results_dir) / "runs" / config.run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-    save_confusion(confusion, names, run_dir / "confusion.csv")
+    if model.test_confusion is not None:
+        _log_to_wandb(trainer, row, model.test_confusion, names)
+        save_confusion(model.test_confusion, names, run_dir / "confusion.csv")
+    else:
+        _log_to_wandb(trainer, row, None, names)
     upsert_rows(Path(options.results_dir) / "leaderboard.csv", [row])
     return row
+
+
+def _test_scores(model: VideoClassifier, splits: Any) -> dict[str, float]:
+    """Accuracy figures from the test confusion matrix; NaN for multi-label datasets (mAP only)."""
+    confusion = model.test_confusion
+    if confusion is None:
+        nan = float("nan")
+        return {"top1": nan, "top5": nan, "mean_class_acc": nan, "top1_reversed_pairs": nan}
+    pair_classes = [name for pair in splits.reversed_pairs for name in pair]
+    return {
+        "top1": top1(confusion),
+        "top5": float(model.trainer.callback_metrics["test/top5"]),
+        "mean_class_acc": mean_class_accuracy(confusion),
+        "top1_reversed_pairs": subset_top1(confusion, splits.class_names, pair_classes),
+    }

@@ -1,4 +1,4 @@
-"""Training throughput: clips per second over the training batches, validation excluded."""
+"""Throughput: training clips per second (validation excluded) and test clips per second."""
 from __future__ import annotations
 
 import time
@@ -37,3 +37,23 @@ class TrainThroughput(pl.Callback):
     @property
     def clips_per_second(self) -> float:
         return self.clips / self.seconds if self.seconds > 0 else float("nan")
+
+
+class TestThroughput(pl.Callback):
+    """Wall time of the test loop (data loading included), for test clips per second."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._start: float | None = None
+
+    def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = time.perf_counter()
+
+    def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._start is not None:
+            self.seconds += time.perf_counter() - self._start
+            self._start = None
+
+    def clips_per_second(self, clips: int) -> float:
+        """``clips`` evaluated (all processes) over the test loop's wall time."""
+        return clips / self.seconds if self.seconds > 0 else float("nan")

@@ -58,6 +58,31 @@ def eval_boxes(batch: int, height: int, width: int, input_size: int) -> torch.Te
     return box.expand(batch, 4).clone()
 
 
+def eval_view_boxes(height: int, width: int, input_size: int, crops: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boxes (V, 4) and flips (V,) of the test crops, after resizing the shorter side to input*256/224.
+
+    ``crops=1``: the centre crop. ``crops=3``: three crops along the longer side (start, centre,
+    end). ``crops=10``: the four corners and the centre, each also flipped (the two-stream protocol).
+    """
+    side = min(height, width) / TEST_RESIZE_RATIO
+    free_h, free_w = height - side, width - side
+    if crops == 1:
+        places = [(0.5, 0.5)]
+    elif crops == 3:
+        places = [(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)]
+        places = [(0.5, f) if width >= height else (f, 0.5) for f, _ in places]
+    elif crops == 10:
+        places = [(0.5, 0.5), (0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
+    else:
+        raise ValueError(f"test crops must be 1, 3 or 10, got {crops}")
+    boxes = torch.tensor([[free_h * top, free_w * left, side, side] for top, left in places], dtype=torch.float64)
+    flips = torch.zeros(len(places), dtype=torch.int64)
+    if crops == 10:
+        boxes = torch.cat([boxes, boxes])
+        flips = torch.cat([flips, torch.ones_like(flips)])
+    return boxes, flips
+
+
 def crop_resize_normalise(
     frames: torch.Tensor,
     boxes: torch.Tensor,

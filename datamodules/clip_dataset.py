@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Literal, Sequence
 
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset, Sampler, default_collate
 
 from datamodules.augment import draw_train_params
-from datamodules.reader import VideoReadError, read_clip
+from datamodules.reader import IndexSampler, VideoReadError, read_record
 from datamodules.records import VideoRecord
-from datamodules.sampling import SamplingMode, segment_indices
+from datamodules.sampling import SamplingMode, segment_indices, test_view_indices
 
 
 def clip_seed(seed: int, epoch: int, index: int) -> int:
@@ -19,11 +19,20 @@ def clip_seed(seed: int, epoch: int, index: int) -> int:
     return int.from_bytes(digest, "little") & ((1 << 63) - 1)
 
 
+BadVideoPolicy = Literal["fail", "skip"]
+
+
 class ClipDataset(Dataset):
     """Item ``(epoch, index)`` → the sampled frames of record ``index`` as drawn in ``epoch``.
 
-    Returns a dict: ``frames`` uint8 (T*L, H, W, 3), ``label``, ``index``, and in training
-    ``augment`` — the clip's crop/flip choice, applied later on the device.
+    Returns a dict: ``frames`` uint8 (V*T*L, H, W, 3) (V test views, 1 in training), ``label``
+    (a class index, or a multi-hot float vector for multi-label datasets), ``index``, and in
+    training ``augment`` — the clip's crop/flip choice, applied later on the device. A flipped
+    clip of a dataset with a ``flip_label_map`` gets its mirrored class as label.
+
+    Bad videos: with ``on_bad_video="fail"`` a read error is raised, naming the video and its
+    annotation line; with ``"skip"`` the item is ``{"index", "failed": reason}`` and
+    :func:`collate_clips` moves it to the batch's ``failed`` list, so the run can count and list it.
     """
 
     def __init__(
@@ -35,7 +44,16 @@ class ClipDataset(Dataset):
         seed: int,
         frames_per_segment: int = 1,
         allow_flip: bool = False,
+        on_bad_video: BadVideoPolicy = "fail",
+        test_views: int = 1,
+        num_classes: int | None = None,
+        multi_label: bool = False,
+        flip_label_map: Sequence[int] | None = None,
     ) -> None:
+        if on_bad_video not in ("fail", "skip"):
+            raise ValueError(f"on_bad_video must be 'fail' or 'skip', got {on_bad_video!r}")
+        if multi_label and num_classes is None:
+            raise ValueError("a multi-label dataset needs num_classes")
         self.records = list(records)
         self.num_segments = num_segments
         self.mode = mode
@@ -43,26 +61,59 @@ class ClipDataset(Dataset):
         self.seed = seed
         self.frames_per_segment = frames_per_segment
         self.allow_flip = allow_flip
+        self.on_bad_video = on_bad_video
+        self.test_views = test_views if mode == "test" else 1
+        self.num_classes = num_classes
+        self.multi_label = multi_label
+        self.flip_label_map = tuple(flip_label_map) if flip_label_map is not None else None
 
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, key: tuple[int, int] | int) -> dict[str, torch.Tensor | int]:
+    def _indices(self, generator: torch.Generator) -> IndexSampler:
+        def sample(num_frames: int) -> list[int]:
+            if self.mode == "test" and self.test_views > 1:
+                return test_view_indices(num_frames, self.num_segments, self.test_views, self.frames_per_segment)
+            return segment_indices(num_frames, self.num_segments, self.mode, self.frames_per_segment, generator)
+
+        return sample
+
+    def _target(self, record: VideoRecord) -> torch.Tensor | int:
+        if not self.multi_label:
+            return record.label
+        target = torch.zeros(self.num_classes, dtype=torch.float32)
+        target[list(record.labels or ())] = 1.0
+        return target
+
+    def __getitem__(self, key: tuple[int, int] | int) -> dict[str, Any]:
         epoch, index = key if isinstance(key, tuple) else (0, key)
         record = self.records[index]
         generator = torch.Generator().manual_seed(clip_seed(self.seed, epoch, index))
-
-        def sample(num_frames: int) -> list[int]:
-            return segment_indices(num_frames, self.num_segments, self.mode, self.frames_per_segment, generator)
-
         try:
-            frames, _ = read_clip(record.path, sample, self.decode_size)
+            frames, _ = read_record(record, self._indices(generator), self.decode_size)
         except VideoReadError as error:
-            raise VideoReadError(error.path, f"{error.reason} (listed at {record.source})") from error
-        item: dict[str, torch.Tensor | int] = {"frames": frames, "label": record.label, "index": index}
+            error = VideoReadError(error.path, f"{error.reason} (listed at {record.source})")
+            if self.on_bad_video == "fail":
+                raise error from None
+            return {"index": index, "failed": str(error)}
+        item: dict[str, Any] = {"frames": frames, "label": self._target(record), "index": index}
         if self.mode == "train":
-            item["augment"] = draw_train_params(generator, self.allow_flip)
+            params = draw_train_params(generator, self.allow_flip)
+            item["augment"] = params
+            if self.flip_label_map is not None and int(params[3]) and not self.multi_label:
+                item["label"] = self.flip_label_map[record.label]
         return item
+
+
+def collate_clips(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Collate the readable clips; unreadable ones go to ``failed`` as ``(index, reason)`` pairs.
+
+    A batch whose every clip failed has no ``frames`` key (the step then counts and skips it).
+    """
+    good = [item for item in items if "failed" not in item]
+    batch: dict[str, Any] = default_collate(good) if good else {}
+    batch["failed"] = [(int(item["index"]), item["failed"]) for item in items if "failed" in item]
+    return batch
 
 
 class EpochKeyedSampler(Sampler[tuple[int, int]]):

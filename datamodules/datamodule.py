@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from backbones.base import InputNorm
 from datamodules.augment import augment_batch
-from datamodules.clip_dataset import ClipDataset, EpochKeyedSampler
+from datamodules.clip_dataset import ClipDataset, EpochKeyedSampler, collate_clips
 from datamodules.datasets import DatasetSplits, get_dataset
 
 
@@ -35,6 +35,8 @@ class VideoDataModule(pl.LightningDataModule):
         num_workers: int = 2,
         frames_per_segment: int = 1,
         progress: bool = True,
+        on_bad_video: str = "fail",
+        test_views: int = 1,
     ) -> None:
         super().__init__()
         self.spec = get_dataset(dataset)
@@ -48,6 +50,8 @@ class VideoDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.frames_per_segment = frames_per_segment
         self.progress = progress
+        self.on_bad_video = on_bad_video
+        self.test_views = test_views  # temporal test clips per video; >1 leaves test batches raw (see below)
         self.splits: DatasetSplits | None = None
 
     # -- data preparation -------------------------------------------------------------------
@@ -83,6 +87,11 @@ class VideoDataModule(pl.LightningDataModule):
             self.seed,
             self.frames_per_segment,
             allow_flip=self.spec.flip,
+            on_bad_video=self.on_bad_video,
+            test_views=self.test_views if mode == "test" else 1,
+            num_classes=self.spec.num_classes,
+            multi_label=self.spec.multi_label,
+            flip_label_map=self.spec.flip_label_map,
         )
         sampler = EpochKeyedSampler(len(dataset), shuffle=training, seed=self.seed, num_replicas=world, rank=rank, pad=training)
         return DataLoader(
@@ -93,6 +102,7 @@ class VideoDataModule(pl.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             drop_last=training and len(sampler) >= self.batch_size,
             pin_memory=torch.cuda.is_available(),
+            collate_fn=collate_clips,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -109,6 +119,15 @@ class VideoDataModule(pl.LightningDataModule):
 
     # -- device-side augmentation -----------------------------------------------------------
     def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
-        """Training batches carry their clips' crop/flip draws; the others get the test transform."""
+        """Training batches carry their clips' crop/flip draws; the others get the test transform.
+
+        Multi-view test batches stay uint8: the model crops their views in chunks (bounded memory).
+        """
+        if "frames" not in batch:
+            return batch  # every clip of the batch was unreadable and skipped
+        trainer = getattr(self, "trainer", None)
+        multi_view_test = trainer is not None and trainer.testing and batch.get("augment") is None
+        if multi_view_test and getattr(trainer.lightning_module, "multi_view", False):
+            return batch
         batch["frames"] = augment_batch(batch["frames"], self.input_size, self.input_norm, batch.get("augment"))
         return batch

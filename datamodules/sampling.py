@@ -8,7 +8,10 @@ Definitions (``u = max(n - L + 1, 1)`` is the number of usable start positions):
 
 * segment ``i`` is the integer range ``[floor(i*u/T), floor((i+1)*u/T))``;
 * ``mode="train"`` draws each start uniformly inside its segment;
-* ``mode="test"`` takes the segment centre ``int(tick/2 + tick*i)`` with ``tick = u/T``.
+* ``mode="test"`` takes the segment centre ``int(tick/2 + tick*i)`` with ``tick = u/T``;
+  multi-view testing (``test_view_indices``) takes ``V`` evenly spaced starts per segment instead,
+  ``int(tick*(i + (v + 0.5)/V))`` for view ``v`` — with ``V = 1`` the centre, with ``T = 1`` and
+  ``V = 25`` the two-stream protocol's 25 evenly spaced frames (or flow stacks).
 
 Short videos: when ``u < T`` some segments are empty; in training such a segment yields its lower
 bound ``floor(i*u/T)`` (so frames repeat, in order), at test the centre formula already repeats
@@ -68,3 +71,27 @@ def segment_indices(
 
     last = num_frames - 1
     return [min(start + k, last) for start in starts for k in range(frames_per_segment)]
+
+
+def test_view_indices(num_frames: int, num_segments: int, num_views: int, frames_per_segment: int = 1) -> list[int]:
+    """Indices of ``num_views`` deterministic test clips, view after view (``V*T*L`` entries).
+
+    View ``v`` takes start ``floor(tick*(i + (v + 0.5)/V))`` in segment ``i`` (exact integers); view 0 of a single
+    view is exactly ``segment_indices(..., mode="test")``.
+    """
+    if num_views < 1:
+        raise ValueError(f"num_views must be >= 1, got {num_views}")
+    if num_frames < 1:
+        raise ValueError(f"a video needs at least one frame, got num_frames={num_frames}")
+    if num_views == 1:
+        return segment_indices(num_frames, num_segments, "test", frames_per_segment)
+    num_starts = max(num_frames - frames_per_segment + 1, 1)
+    last = num_frames - 1
+    indices: list[int] = []
+    for view in range(num_views):
+        for i in range(num_segments):
+            # floor(tick * (i + (v + 0.5) / V)) in exact integer arithmetic
+            numerator = num_starts * (2 * i * num_views + 2 * view + 1)
+            start = min(numerator // (2 * num_views * num_segments), num_starts - 1)
+            indices.extend(min(start + k, last) for k in range(frames_per_segment))
+    return indices
