@@ -14,6 +14,8 @@ NUM_CLASSES: dict[str, int] = {
     "hmdb51": 51,
     "kinetics400": 400,
     "ccv": 20,
+    "ucf11": 11,
+    "ucfsports": 10,
     "synthetic": len(_SYNTHETIC_CLASS_NAMES),
 }
 

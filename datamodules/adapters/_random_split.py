@@ -1,0 +1,27 @@
+"""Seeded, class-stratified train/test division for the datasets without an official split."""
+
+from __future__ import annotations
+
+import re
+
+from sklearn.model_selection import train_test_split
+
+from datamodules.records import VideoRecord
+
+RANDOM_SPLIT = re.compile(r"^random(?P<seed>\d+)$")
+TEST_FRACTION = 0.3  # the customary 7:3 division
+
+
+def random_seed(split: str) -> int | None:
+    """The seed of a ``"random<seed>"`` split name, None for any other name."""
+    match = RANDOM_SPLIT.match(split)
+    return int(match["seed"]) if match else None
+
+
+def stratified_split(records: list[VideoRecord], seed: int) -> tuple[list[VideoRecord], list[VideoRecord]]:
+    """7:3 per class, a pure function of the records' order and ``seed``; each part keeps that order."""
+    positions = list(range(len(records)))
+    train, test = train_test_split(
+        positions, test_size=TEST_FRACTION, random_state=seed, stratify=[r.label for r in records]
+    )
+    return [records[i] for i in sorted(train)], [records[i] for i in sorted(test)]

@@ -1,0 +1,111 @@
+"""UCF11 (UCF YouTube Action), which has no official split; splits are built by scanning the root.
+
+Layout: ``root/<class_dir>/v_<prefix>_<GG>/v_<prefix>_<GG>_<CC>.avi`` (``.mpg`` in the
+``UCF11_updated_mpg`` release), 25 groups GG per class. Other entries (e.g. the ``Annotation``
+folders of ViPER files) are ignored. Labels follow the sorted class folder names.
+
+Splits:
+
+* ``"logo<G>"`` (G = 1..25): leave-one-group-out, group G is the test set;
+* ``"random<seed>"``: a seeded, class-stratified 7:3 division of the clips;
+* ``"lists"``: the third-party ``trainUCF11.txt`` / ``testUCF11.txt`` lists
+  (``<class_dir>/<group_dir>/<clip> <label>``, no file extension), found in ``annotations`` or
+  looked up in ``root``, then ``root/annotations``.
+
+There is no validation set: ``val`` is the test set (only the test metrics are reported).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from datamodules.adapters._lines import find_annotations, iter_lines, source
+from datamodules.adapters._random_split import random_seed, stratified_split
+from datamodules.datasets import DatasetSplits
+from datamodules.records import AnnotationError, VideoRecord
+
+NUM_GROUPS = 25
+LIST_SPLIT = "lists"
+TRAIN_LIST, TEST_LIST = "trainUCF11.txt", "testUCF11.txt"
+VIDEO_SUFFIXES: tuple[str, ...] = (".avi", ".mpg")
+_GROUP_DIR = re.compile(r"^v_.+_(?P<group>\d+)$")
+_CLIP = re.compile(r"^v_.+_(?P<group>\d+)_(?P<clip>\d+)\.(avi|mpg)$", re.IGNORECASE)
+
+
+def _check_split(split: str) -> None:
+    valid = {f"logo{g}" for g in range(1, NUM_GROUPS + 1)} | {LIST_SPLIT}
+    if split not in valid and random_seed(split) is None:
+        raise ValueError(
+            f"unknown UCF11 split {split!r}; valid: logo1 .. logo{NUM_GROUPS}, random<seed> (e.g. random0), {LIST_SPLIT}"
+        )
+
+
+def scan(root: Path) -> tuple[list[str], list[tuple[VideoRecord, int]]]:
+    """Class names and ``(record, group)`` of every clip under ``root``, in sorted path order."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"UCF11 root not found: {root}")
+    classes: dict[str, list[tuple[Path, int]]] = {}
+    for class_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        clips = []
+        for group_dir in sorted(p for p in class_dir.iterdir() if p.is_dir() and _GROUP_DIR.match(p.name)):
+            for clip in sorted(group_dir.iterdir()):
+                match = _CLIP.match(clip.name)
+                if match and clip.is_file():
+                    clips.append((clip, int(match["group"])))
+        if clips:
+            classes[class_dir.name] = clips
+    if not classes:
+        raise FileNotFoundError(f"no UCF11 clips (<class>/v_<prefix>_<GG>/v_<prefix>_<GG>_<CC>.avi|mpg) under {root}")
+    names = list(classes)
+    found = [
+        (VideoRecord(clip.stem, clip, label, str(clip)), group)
+        for label, name in enumerate(names)
+        for clip, group in classes[name]
+    ]
+    return names, found
+
+
+def read_list(path: Path, root: Path, names: list[str]) -> list[VideoRecord]:
+    """Records of a third-party list; the clip's extension is whichever of .avi / .mpg exists."""
+    records = []
+    for number, line in iter_lines(path):
+        fields = line.split()
+        if len(fields) != 2 or len(fields[0].split("/")) != 3:
+            raise AnnotationError(path, number, f"expected '<class_dir>/<group_dir>/<clip> <label>', got {line!r}")
+        relative, label_text = fields
+        class_dir = relative.split("/")[0]
+        if class_dir not in names:
+            raise AnnotationError(path, number, f"class folder {class_dir!r} not found under {root}")
+        if label_text != str(names.index(class_dir)):
+            raise AnnotationError(
+                path, number, f"label {label_text} does not match {class_dir!r} (index {names.index(class_dir)})"
+            )
+        candidates = [root / f"{relative}{suffix}" for suffix in VIDEO_SUFFIXES]
+        existing = [p for p in candidates if p.is_file()]
+        if not existing:
+            raise AnnotationError(path, number, f"no video {relative}.avi or .mpg under {root}")
+        records.append(VideoRecord(existing[0].stem, existing[0], names.index(class_dir), source(path, number)))
+    return records
+
+
+def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSplits:
+    """Train and test records of ``split`` (see the module docstring); ``val`` is the test set."""
+    _check_split(split)
+    root = Path(root)
+    names, found = scan(root)
+    if split == LIST_SPLIT:
+        folder = Path(annotations) if annotations is not None else find_annotations(root, TRAIN_LIST)
+        train, test = read_list(folder / TRAIN_LIST, root, names), read_list(folder / TEST_LIST, root, names)
+        overlap = {r.path for r in train} & {r.path for r in test}
+        if overlap:
+            raise ValueError(f"{len(overlap)} clips in both {TRAIN_LIST} and {TEST_LIST}, e.g. {min(overlap)}")
+    elif split.startswith("logo"):
+        held_out = int(split[len("logo") :])
+        train = [record for record, group in found if group != held_out]
+        test = [record for record, group in found if group == held_out]
+        if not test:
+            raise ValueError(f"UCF11 split {split}: no clips of group {held_out:02d} under {root}")
+    else:
+        train, test = stratified_split([record for record, _ in found], random_seed(split))
+    return DatasetSplits(names, train, test, test)
