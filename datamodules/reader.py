@@ -6,6 +6,8 @@ from typing import Callable
 
 import torch
 
+from datamodules.records import VideoRecord
+
 IndexSampler = Callable[[int], list[int]]
 
 
@@ -51,3 +53,20 @@ def read_clip(
     finally:
         del reader
     return torch.from_numpy(frames), num_frames
+
+
+def read_record(
+    record: VideoRecord,
+    sample: IndexSampler,
+    size: tuple[int, int] | None = None,
+) -> tuple[torch.Tensor, int]:
+    """Decode the sampled frames of a record: its video file, or its folder of JPEG frames.
+
+    A frame folder's known ``num_frames`` (from the adapter or the index cache) saves a directory
+    listing; a video file is always opened, which yields its frame count anyway.
+    """
+    if record.is_frame_folder:
+        from datamodules.frame_reader import read_frames
+
+        return read_frames(record.path, record.frame_template, record.first_frame, sample, size, record.num_frames)
+    return read_clip(record.path, sample, size)
