@@ -35,12 +35,20 @@ def _add_what_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--weight-decay", type=float, default=None)
     what.add_argument("--transform-init-std", type=float, default=None, help="std of the backbone-to-head layer's init")
     what.add_argument("--seed", type=int, default=0)
+    what.add_argument("--test-clips", type=int, default=None, help="temporal test views per video (scores averaged)")
+    what.add_argument(
+        "--test-crops", type=int, default=None, choices=[1, 3, 10], help="spatial test views per clip (10: corners, centre, flips)"
+    )
 
 
 def _add_how_arguments(parser: argparse.ArgumentParser) -> None:
     how = parser.add_argument_group("where and how it runs (not part of the run id)")
     how.add_argument(
-        "--data-root", default=None, help="dataset folder (synthetic: a cache folder to generate into, or a generated dataset)"
+        "--data-root",
+        "--root",
+        dest="data_root",
+        default=None,
+        help="dataset folder (synthetic: a cache folder to generate into, or a generated dataset)",
     )
     how.add_argument("--results-dir", default="results", help="leaderboard.csv and per-run results go here")
     how.add_argument("--work-dir", default="runs", help="logs and checkpoints go here")
@@ -50,6 +58,12 @@ def _add_how_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--num-nodes", type=int, default=1)
     how.add_argument("--workers", type=int, default=2, help="data loader processes per device")
     how.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    how.add_argument(
+        "--on-bad-video",
+        default="fail",
+        choices=["fail", "skip"],
+        help="unreadable video: stop the run naming it (fail), or leave it out, counted and listed (skip)",
+    )
     how.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline unless configured)")
     how.add_argument("--limit-train-batches", type=float, default=None, help="debug: fraction (<=1) or count of batches")
     how.add_argument("--limit-eval-batches", type=float, default=None, help="debug: fraction (<=1) or count of batches")
@@ -76,6 +90,7 @@ def _options(args: argparse.Namespace):
         num_workers=args.workers,
         progress=not args.no_progress,
         wandb=args.wandb,
+        on_bad_video=args.on_bad_video,
         limit_train_batches=_limit(args.limit_train_batches),
         limit_eval_batches=_limit(args.limit_eval_batches),
     )
@@ -101,6 +116,8 @@ def _config(args: argparse.Namespace, head: str):
         weight_decay=args.weight_decay,
         transform_init_std=args.transform_init_std,
         seed=args.seed,
+        test_clips=args.test_clips,
+        test_crops=args.test_crops,
     )
 
 
@@ -297,10 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate_parser.set_defaults(handler=command_generate)
 
     from benchmark.complexity_cli import add_complexity_parser
+    from benchmark.flow_cli import add_flow_parser
     from benchmark.report_cli import add_report_parser
 
     add_complexity_parser(commands)
     add_report_parser(commands)
+    add_flow_parser(commands)
     return parser
 
 

@@ -91,7 +91,7 @@ class VideoDataModule(pl.LightningDataModule):
             test_views=self.test_views if mode == "test" else 1,
             num_classes=self.spec.num_classes,
             multi_label=self.spec.multi_label,
-            flip_label_map=self.spec.flip_label_map,
+            flip_label_map=self.splits.flip_label_map or self.spec.flip_label_map,
         )
         sampler = EpochKeyedSampler(len(dataset), shuffle=training, seed=self.seed, num_replicas=world, rank=rank, pad=training)
         return DataLoader(

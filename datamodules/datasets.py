@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -36,6 +36,9 @@ class DatasetSplits:
     val: list[VideoRecord]
     test: list[VideoRecord]
     reversed_pairs: tuple[tuple[str, str], ...] = field(default=())
+    # A flipped clip of class i is labelled flip_label_map[i], when the labels depend on the data
+    # (Something-Something's left/right templates); None: see DatasetSpec.flip_label_map.
+    flip_label_map: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,10 @@ def _load_adapter(name: str, root: Path | None, split: str, progress: bool) -> D
 
     if root is None:
         raise ValueError(f"--data-root is required for {name}")
-    splits = importlib.import_module(f"datamodules.adapters.{name}").load(Path(root), split)
+    adapter = importlib.import_module(f"datamodules.adapters.{name}")
+    splits = adapter.load(Path(root), split)
+    if name == "ssv2":  # flipping swaps the left/right templates of the labels file that was read
+        splits = replace(splits, flip_label_map=adapter.flip_label_map(splits.class_names))
     if len(splits.class_names) != num_classes(name):
         raise ValueError(f"{name} at {root}: found {len(splits.class_names)} classes, expected {num_classes(name)}")
     return splits
@@ -140,18 +146,11 @@ def _real_spec(name: str, **fields: object) -> DatasetSpec:
     return DatasetSpec(name=name, num_classes=num_classes(name), load=partial(_load_adapter, name), **fields)
 
 
-def _ssv2_spec(root: Path | None = None) -> DatasetSpec:
-    """Something-Something v2. Flipping swaps left/right classes, so it needs the class list:
-    given the dataset ``root``, flip is on with :func:`datamodules.adapters.ssv2.flip_label_map`;
-    without it flip is off (never a flip with a wrong label)."""
-    flip, flip_map = False, None
-    if root is not None:
-        from datamodules.adapters import ssv2
-        from datamodules.adapters._lines import find_annotations
-
-        folder = find_annotations(Path(root), ssv2.LABELS_FILE, ssv2.ANNOTATION_SUBFOLDER)
-        flip, flip_map = True, ssv2.flip_label_map(ssv2.read_labels(folder / ssv2.LABELS_FILE))
-    return _real_spec("ssv2", flip=flip, flip_label_map=flip_map, decode_size=SQUARE_DECODE_SIZE, protocol=STUDY_PROTOCOL)
+def _ssv2_spec() -> DatasetSpec:
+    """Something-Something v2. A flip swaps the left/right classes ("Pushing something from left to
+    right" ↔ "… right to left", …): the map comes with the loaded splits, built from the labels file
+    by :func:`datamodules.adapters.ssv2.flip_label_map`; every other class keeps its label."""
+    return _real_spec("ssv2", flip=True, decode_size=SQUARE_DECODE_SIZE, protocol=STUDY_PROTOCOL)
 
 
 DATASETS: dict[str, Callable[[], DatasetSpec]] = {

@@ -77,11 +77,12 @@ def test_flip_map_swaps_left_and_right_classes(real_root):
     assert mapping[index("Putting something upright on the table")] == index("Putting something upright on the table")
 
 
-def test_spec_flips_with_the_map_only_when_it_can_read_the_classes(real_root):
-    spec = DATASETS["ssv2"](real_root)
-    assert spec.flip and spec.flip_label_map == ssv2.flip_label_map(ssv2.load(real_root, "default").class_names)
-    blind = get_dataset("ssv2")  # no data root: the classes are unknown, so no flip
-    assert not blind.flip and blind.flip_label_map is None
+def test_loaded_splits_carry_the_flip_map_of_the_labels_file_read(real_root):
+    spec = get_dataset("ssv2")
+    assert spec.flip and spec.flip_label_map is None  # the map depends on the labels file read
+    splits = spec.load(real_root, "default", False)
+    assert splits.flip_label_map == ssv2.flip_label_map(splits.class_names)
+    assert sum(i != j for i, j in enumerate(splits.flip_label_map)) == 6  # three swapped pairs
 
 
 def write(folder: Path, validation: str) -> Path:
