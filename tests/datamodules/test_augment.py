@@ -117,3 +117,21 @@ def test_bgr_caffe_normalisation():
     out = augment_batch(frames, 8, caffe, None)
     assert torch.allclose(out[0, 0, 2], torch.full((8, 8), 200.0 - 128.0))  # red is last in BGR
     assert torch.allclose(out[0, 0, 0], torch.full((8, 8), -104.0))
+
+
+def test_test_crops_one_three_and_ten():
+    from datamodules.augment import eval_boxes, eval_view_boxes
+
+    one, flips = eval_view_boxes(80, 120, 64, 1)
+    assert torch.equal(one, eval_boxes(1, 80, 120, 64)) and flips.tolist() == [0]
+    three, _ = eval_view_boxes(80, 120, 64, 3)
+    assert three[:, 0].tolist() == [three[0, 0].item()] * 3  # all along the longer (horizontal) side
+    assert three[0, 1] == 0 and three[2, 1] + three[2, 3] == 120
+    ten, flips = eval_view_boxes(80, 120, 64, 10)
+    assert len(ten) == 10 and flips.tolist() == [0] * 5 + [1] * 5
+    assert torch.equal(ten[:5], ten[5:])
+    corners = {(float(t), float(l)) for t, l in ten[1:5, :2]}
+    side = 80 * 224 / 256
+    assert corners == {(0.0, 0.0), (0.0, 120 - side), (80 - side, 0.0), (80 - side, 120 - side)}
+    with pytest.raises(ValueError, match="1, 3 or 10"):
+        eval_view_boxes(80, 120, 64, 5)

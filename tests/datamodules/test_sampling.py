@@ -100,3 +100,14 @@ def test_short_videos_repeat_frames_in_order():
 def test_invalid_arguments_raise(args):
     with pytest.raises(ValueError):
         segment_indices(*args)
+
+
+def test_one_test_view_is_the_centre_sampling_and_25_views_are_evenly_spaced():
+    from datamodules.sampling import test_view_indices as view_indices
+
+    for frames in (1, 5, 8, 31, 100):
+        assert view_indices(frames, 8, 1) == segment_indices(frames, 8, "test")
+    assert view_indices(100, 1, 25) == [2 + 4 * k for k in range(25)]  # the two-stream protocol's 25 frames
+    stacks = view_indices(30, 2, 2, frames_per_segment=5)
+    assert len(stacks) == 2 * 2 * 5 and max(stacks) <= 29
+    assert all(stacks[k + 1] == stacks[k] + 1 for k in range(0, 20, 5) for k in range(k, k + 4))
