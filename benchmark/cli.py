@@ -35,6 +35,11 @@ def _add_what_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--weight-decay", type=float, default=None)
     what.add_argument("--transform-init-std", type=float, default=None, help="std of the backbone-to-head layer's init")
     what.add_argument("--seed", type=int, default=0)
+    what.add_argument("--modality", default="rgb", choices=["rgb", "flow"], help="flow: run `stbench flow` first")
+    what.add_argument("--flow-length", type=int, default=None, metavar="L", help="flow pairs stacked per segment")
+    what.add_argument(
+        "--holdout-fraction", type=float, default=None, help="share of each training class held out (validation)"
+    )
     what.add_argument("--test-clips", type=int, default=None, help="temporal test views per video (scores averaged)")
     what.add_argument(
         "--test-crops", type=int, default=None, choices=[1, 3, 10], help="spatial test views per clip (10: corners, centre, flips)"
@@ -50,6 +55,7 @@ def _add_how_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="dataset folder (synthetic: a cache folder to generate into, or a generated dataset)",
     )
+    how.add_argument("--flow-root", default=None, help="optical flow folder (default: <data root>/flow)")
     how.add_argument("--results-dir", default="results", help="leaderboard.csv and per-run results go here")
     how.add_argument("--work-dir", default="runs", help="logs and checkpoints go here")
     how.add_argument("--accelerator", default="auto")
@@ -91,6 +97,7 @@ def _options(args: argparse.Namespace):
         progress=not args.no_progress,
         wandb=args.wandb,
         on_bad_video=args.on_bad_video,
+        flow_root=args.flow_root,
         limit_train_batches=_limit(args.limit_train_batches),
         limit_eval_batches=_limit(args.limit_eval_batches),
     )
@@ -118,6 +125,9 @@ def _config(args: argparse.Namespace, head: str):
         seed=args.seed,
         test_clips=args.test_clips,
         test_crops=args.test_crops,
+        modality=args.modality,
+        flow_length=args.flow_length,
+        holdout_fraction=args.holdout_fraction,
     )
 
 
@@ -315,11 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from benchmark.complexity_cli import add_complexity_parser
     from benchmark.flow_cli import add_flow_parser
+    from benchmark.prepare_cli import add_prepare_parser
     from benchmark.report_cli import add_report_parser
 
     add_complexity_parser(commands)
     add_report_parser(commands)
     add_flow_parser(commands)
+    add_prepare_parser(commands)
     return parser
 
 
