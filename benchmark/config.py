@@ -42,6 +42,7 @@ class RunConfig:
     test_clips: int = 1  # temporal views per test video (scores averaged)
     test_crops: int = 1  # spatial views per test clip: 1 (centre), 3 or 10 (corners + centre, and flips)
     flow_length: int = 5  # L: consecutive flow pairs stacked per segment (flow modality)
+    holdout_fraction: float = 0.0  # share of each training class held out (fusion weights are fitted on it)
 
     @property
     def run_id(self) -> str:
@@ -76,6 +77,7 @@ LATER_FIELDS: dict[str, Any] = {
     "test_clips": 1,
     "test_crops": 1,
     "flow_length": 5,
+    "holdout_fraction": 0.0,
 }
 
 

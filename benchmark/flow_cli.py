@@ -16,13 +16,11 @@ def _records(dataset: str, root: Path | None, split: str, progress: bool) -> lis
     return list(unique.values())
 
 
-def default_flow_root(root: Path | None) -> Path:
-    """``<root>/flow``; without a root (the synthetic dataset's cache), ``<cache>/flow``."""
-    if root is not None:
-        return Path(root) / "flow"
-    from datamodules.synthetic import default_root
+def default_flow_root(root: Path | None, dataset: str = "synthetic") -> Path:
+    """``<root>/flow``; for the built-in dataset, ``flow`` inside the generated dataset's folder."""
+    from datamodules.flow_records import default_flow_root as flow_root_of
 
-    return default_root().parent / "flow"
+    return flow_root_of(dataset, root)
 
 
 def command_flow(args: argparse.Namespace) -> int:
@@ -31,7 +29,7 @@ def command_flow(args: argparse.Namespace) -> int:
 
     method = resolve_method(args.method)
     root = Path(args.root) if args.root is not None else None
-    flow_root = Path(args.flow_root) if args.flow_root else default_flow_root(root)
+    flow_root = Path(args.flow_root) if args.flow_root else default_flow_root(root, args.dataset)
     size = tuple(args.size) if args.size else get_dataset(args.dataset).decode_size
     records = _records(args.dataset, root, args.split, not args.no_progress)
     print(f"{args.dataset}: {len(records)} videos -> {flow_root} (method {method}, bound {args.bound:g} px, "

@@ -26,6 +26,13 @@ from benchmark.config import RunConfig
 from benchmark.network import VideoNet
 from benchmark.optim import parameter_groups
 from datamodules.augment import crop_resize_normalise, eval_view_boxes
+from datamodules.flow import DEFAULT_BOUND
+from datamodules.flow_augment import flow_to_input
+
+
+def input_channels(config: RunConfig) -> int:
+    """3 for RGB frames; 2L for a stack of L flow pairs (x, y per pair)."""
+    return 2 * config.flow_length if config.modality == "flow" else 3
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -54,6 +61,7 @@ class VideoClassifier(pl.LightningModule):
             feature_dim=config.feature_dim,
             dropout=config.dropout,
             transform_init_std=config.transform_init_std,
+            in_channels=input_channels(config),
             backbone_weights=config.backbone_weights,
             partial_bn=config.partial_bn,
         )
@@ -74,6 +82,7 @@ class VideoClassifier(pl.LightningModule):
         self.test_confusion: torch.Tensor | None = None
         self.test_count = 0
         self.bad_videos: list[dict[str, Any]] = []  # this process's skipped clips
+        self.flow_bound = DEFAULT_BOUND  # flow modality: set from the flow read (see _flow_bound)
 
     @property
     def multi_view(self) -> bool:
@@ -141,16 +150,30 @@ class VideoClassifier(pl.LightningModule):
         clips = self.config.test_clips
         per_clip = total // clips
         boxes, flips = eval_view_boxes(height, width, self.config.input_size, self.config.test_crops)
-        norm = self.net.backbone.input_norm
         summed = torch.zeros(batch, self.num_classes, device=frames.device)
         for clip in range(clips):
             clip_frames = frames[:, clip * per_clip : (clip + 1) * per_clip]
             for box, flip in zip(boxes, flips):
-                view = crop_resize_normalise(
-                    clip_frames, box.expand(batch, 4), flip.expand(batch), self.config.input_size, norm
-                )
+                view = self._view_input(clip_frames, box.expand(batch, 4), flip.expand(batch))
                 summed += self._probabilities(self(view))
         return summed / (clips * len(boxes))
+
+    def _view_input(self, frames: torch.Tensor, boxes: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
+        """One test view of uint8 clips: RGB frames normalised; flow stacks dequantised, x negated
+        on mirrored views, zero-centred."""
+        size = self.config.input_size
+        if self.config.modality != "flow":
+            return crop_resize_normalise(frames, boxes, flips, size, self.net.backbone.input_norm)
+        batch, pairs = frames.shape[:2]
+        cropped = crop_resize_normalise(frames, boxes, flips, size, None)
+        stacks = cropped.reshape(batch, self.config.segments, pairs // self.config.segments * 2, size, size)
+        return flow_to_input(stacks, self._flow_bound(), flips.bool())
+
+    def _flow_bound(self) -> float:
+        """The quantisation bound of the flow being read (the attached datamodule's, else ``flow_bound``)."""
+        trainer = self._trainer
+        datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
+        return float(getattr(datamodule, "flow_bound", self.flow_bound))
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._note_failed(batch, "test")

@@ -88,9 +88,11 @@ def crop_resize_normalise(
     boxes: torch.Tensor,
     flips: torch.Tensor,
     input_size: int,
-    norm: InputNorm,
+    norm: InputNorm | None,
 ) -> torch.Tensor:
-    """uint8 (B, T, H, W, C) → float (B, T, C, S, S): per-clip box crop, resize, flip, normalise."""
+    """uint8 (B, T, H, W, C) → float (B, T, C, S, S): per-clip box crop, resize, flip, normalise.
+
+    ``norm=None`` keeps the resampled values (flow, whose own transform follows)."""
     batch, steps, height, width, channels = frames.shape
     device = frames.device
     boxes = boxes.to(device=device, dtype=torch.float32)
@@ -112,7 +114,8 @@ def crop_resize_normalise(
     images = frames.reshape(batch * steps, height, width, channels).permute(0, 3, 1, 2).float()
     grid = F.affine_grid(theta, [batch * steps, channels, input_size, input_size], align_corners=False)
     out = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    out = norm.apply(out)
+    if norm is not None:
+        out = norm.apply(out)
     return out.reshape(batch, steps, channels, input_size, input_size)
 
 

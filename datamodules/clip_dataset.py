@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, Callable, Iterator, Literal, Sequence
 
 import torch
 from torch.utils.data import Dataset, Sampler, default_collate
@@ -20,6 +20,9 @@ def clip_seed(seed: int, epoch: int, index: int) -> int:
 
 
 BadVideoPolicy = Literal["fail", "skip"]
+# (record, index sampler, decode size) -> (uint8 frames (N, H, W, C), frame count): RGB frames by
+# default, flow stacks for the temporal stream (see VideoDataModule).
+RecordReader = Callable[[VideoRecord, IndexSampler, "tuple[int, int] | None"], "tuple[torch.Tensor, int]"]
 
 
 class ClipDataset(Dataset):
@@ -49,6 +52,7 @@ class ClipDataset(Dataset):
         num_classes: int | None = None,
         multi_label: bool = False,
         flip_label_map: Sequence[int] | None = None,
+        reader: RecordReader = read_record,
     ) -> None:
         if on_bad_video not in ("fail", "skip"):
             raise ValueError(f"on_bad_video must be 'fail' or 'skip', got {on_bad_video!r}")
@@ -66,6 +70,7 @@ class ClipDataset(Dataset):
         self.num_classes = num_classes
         self.multi_label = multi_label
         self.flip_label_map = tuple(flip_label_map) if flip_label_map is not None else None
+        self.reader = reader
 
     def __len__(self) -> int:
         return len(self.records)
@@ -90,7 +95,7 @@ class ClipDataset(Dataset):
         record = self.records[index]
         generator = torch.Generator().manual_seed(clip_seed(self.seed, epoch, index))
         try:
-            frames, _ = read_record(record, self._indices(generator), self.decode_size)
+            frames, _ = self.reader(record, self._indices(generator), self.decode_size)
         except VideoReadError as error:
             error = VideoReadError(error.path, f"{error.reason} (listed at {record.source})")
             if self.on_bad_video == "fail":

@@ -1,6 +1,7 @@
 """The LightningDataModule: segment-sampled clips for train / val / test, augmented on the device."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,11 @@ from torch.utils.data import DataLoader
 from backbones.base import InputNorm
 from datamodules.augment import augment_batch
 from datamodules.clip_dataset import ClipDataset, EpochKeyedSampler, collate_clips
+from datamodules.flow import DEFAULT_BOUND
+from datamodules.flow_augment import augment_flow_batch
+from datamodules.flow_records import FlowStackReader, default_flow_root, flow_splits
+from datamodules.holdout import hold_out
+from datamodules.reader import read_record
 from datamodules.datasets import DatasetSplits, get_dataset
 
 
@@ -37,6 +43,9 @@ class VideoDataModule(pl.LightningDataModule):
         progress: bool = True,
         on_bad_video: str = "fail",
         test_views: int = 1,
+        modality: str = "rgb",
+        flow_root: str | Path | None = None,
+        holdout_fraction: float = 0.0,
     ) -> None:
         super().__init__()
         self.spec = get_dataset(dataset)
@@ -52,6 +61,12 @@ class VideoDataModule(pl.LightningDataModule):
         self.progress = progress
         self.on_bad_video = on_bad_video
         self.test_views = test_views  # temporal test clips per video; >1 leaves test batches raw (see below)
+        if modality not in ("rgb", "flow"):
+            raise ValueError(f"modality must be 'rgb' or 'flow', got {modality!r}")
+        self.modality = modality
+        self.flow_root = Path(flow_root) if flow_root is not None else None
+        self.flow_bound = DEFAULT_BOUND
+        self.holdout_fraction = holdout_fraction
         self.splits: DatasetSplits | None = None
 
     # -- data preparation -------------------------------------------------------------------
@@ -60,8 +75,20 @@ class VideoDataModule(pl.LightningDataModule):
         self.spec.load(self.root, self.split, self.progress)
 
     def setup(self, stage: str | None = None) -> None:
-        if self.splits is None:
-            self.splits = self.spec.load(self.root, self.split, False)
+        if self.splits is not None:
+            return
+        splits = self.spec.load(self.root, self.split, False)
+        if self.holdout_fraction > 0:
+            train, held_out = hold_out(splits.train, self.holdout_fraction, self.seed)
+            splits = replace(splits, train=train, val=held_out)
+        if self.modality == "flow":
+            splits, self.flow_bound = flow_splits(splits, self._flow_root())
+        self.splits = splits
+
+    def _flow_root(self) -> Path:
+        if self.flow_root is not None:
+            return self.flow_root
+        return default_flow_root(self.spec.name, self.root)
 
     @property
     def class_names(self) -> list[str]:
@@ -92,6 +119,7 @@ class VideoDataModule(pl.LightningDataModule):
             num_classes=self.spec.num_classes,
             multi_label=self.spec.multi_label,
             flip_label_map=self.splits.flip_label_map or self.spec.flip_label_map,
+            reader=FlowStackReader(self.frames_per_segment) if self.modality == "flow" else read_record,
         )
         sampler = EpochKeyedSampler(len(dataset), shuffle=training, seed=self.seed, num_replicas=world, rank=rank, pad=training)
         return DataLoader(
@@ -128,6 +156,11 @@ class VideoDataModule(pl.LightningDataModule):
         trainer = getattr(self, "trainer", None)
         multi_view_test = trainer is not None and trainer.testing and batch.get("augment") is None
         if multi_view_test and getattr(trainer.lightning_module, "multi_view", False):
+            return batch
+        if self.modality == "flow":
+            batch["frames"] = augment_flow_batch(
+                batch["frames"], self.num_segments, self.input_size, batch.get("augment"), self.flow_bound
+            )
             return batch
         batch["frames"] = augment_batch(batch["frames"], self.input_size, self.input_norm, batch.get("augment"))
         return batch

@@ -21,14 +21,6 @@ from datamodules.augment import crop_resize_normalise, eval_boxes, train_boxes
 from datamodules.flow import DEFAULT_BOUND
 
 
-class _KeepValues:
-    """Stand-in for ``InputNorm`` in the shared crop: flow has 2 channels and no RGB statistics."""
-
-    @staticmethod
-    def apply(frames: torch.Tensor) -> torch.Tensor:
-        return frames
-
-
 def flow_to_input(q: torch.Tensor, bound: float, flipped: torch.Tensor, centre: bool = True) -> torch.Tensor:
     """Quantised (B, T, 2L, S, S) (uint8, or float after resampling) → zero-centred flow in pixels.
 
@@ -73,7 +65,7 @@ def augment_flow_batch(
     else:
         boxes = train_boxes(train_params, height, width)
         flips = train_params[:, 3].bool()
-    cropped = crop_resize_normalise(stacks, boxes, flips, input_size, _KeepValues())  # (B, T*L, 2, S, S)
+    cropped = crop_resize_normalise(stacks, boxes, flips, input_size, None)  # (B, T*L, 2, S, S)
     length = frames // segments
     q = cropped.reshape(batch, segments, length * 2, input_size, input_size)  # x_1, y_1, x_2, y_2, ...
     return flow_to_input(q, bound, flips)
