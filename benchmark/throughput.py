@@ -29,7 +29,8 @@ class TrainThroughput(pl.Callback):
         if self._mark is not None:
             self.seconds += now - self._mark
         self._mark = now
-        self.clips += len(batch["label"]) * trainer.world_size
+        # a batch whose every clip was skipped as unreadable has no "label"
+        self.clips += len(batch.get("label", ())) * trainer.world_size
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._mark = None
