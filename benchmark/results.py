@@ -25,6 +25,7 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
     "head_params", "transform_params", "backbone_params", "total_params",
     "head_macs", "transform_macs", "backbone_macs", "total_macs",
     "resumed_epoch", "train_clips_per_s", "test_clips_per_s", "wall_s", "error",
+    "zero_row_fraction", "detail",
 )  # fmt: skip
 
 

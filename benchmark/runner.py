@@ -49,6 +49,7 @@ class RunOptions:
     # Unreadable videos: "fail" stops the run naming the video; "skip" leaves them out, counts them
     # (n_train_skipped, n_test_failed) and lists them in results/runs/<id>/bad_videos.csv.
     on_bad_video: str = "fail"
+    flow_root: str | None = None  # the temporal stream's flow (default <data root>/flow)
     # Frozen-backbone runs: train from backbone maps cached once in <work_dir>/feature_cache/ (True),
     # or recompute the frozen backbone on decoded clips every step (False).
     feature_cache: bool = True
@@ -107,6 +108,10 @@ def make_datamodule(config: RunConfig, options: RunOptions, model: VideoClassifi
         progress=options.progress,
         on_bad_video=options.on_bad_video,
         test_views=config.test_clips,
+        frames_per_segment=config.flow_length if config.modality == "flow" else 1,
+        modality=config.modality,
+        flow_root=options.flow_root,
+        holdout_fraction=config.holdout_fraction,
     )
 
 
@@ -201,6 +206,7 @@ def _config_columns(config: RunConfig) -> dict[str, Any]:
         "git_sha": git_sha(),
         "dataset": config.dataset,
         "split": config.split,
+        "system": config.head,
         "modality": config.modality,
         "backbone": config.backbone,
         "head": config.head,
@@ -246,9 +252,16 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
     started = time.time()
     pl.seed_everything(config.seed, workers=True, verbose=False)
     spec = get_dataset(config.dataset)
+    # -- deep fusion: two-stream network and RGB + flow clips (benchmark/systems/deep_fusion.py)
+    if config.head == "deep_fusion":
+        from benchmark.systems.deep_fusion import DeepFusionClassifier, deep_fusion_datamodule
+
+        model = DeepFusionClassifier(config, spec.num_classes, multi_label=spec.multi_label)
+        datamodule = deep_fusion_datamodule(config, options, model)
+    # -- end deep fusion
     # -- frozen backbone: only transform + head train, from cached backbone maps unless
     #    options.feature_cache is off (benchmark/cached_module.py, benchmark/feature_cache.py)
-    if config.frozen_backbone:
+    elif config.frozen_backbone:
         from benchmark.cached_module import FrozenBackboneClassifier
         from benchmark.feature_cache import cached_datamodule
 
@@ -295,7 +308,12 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
         save_bad_videos(bad, run_dir / "bad_videos.csv")
     n_evaluated = model.test_count
     scores = _test_scores(model, splits)
-    complexity = count_network(model.net, config.segments, config.input_size)
+    if config.head == "deep_fusion":  # -- deep fusion: both streams count as the backbone
+        from benchmark.systems.deep_fusion import count_deep_fusion
+
+        complexity = count_deep_fusion(model.net, config.segments)
+    else:
+        complexity = count_network(model.net, config.segments, config.input_size)
     row = {
         **_config_columns(config),
         "status": "finished",

@@ -1,0 +1,108 @@
+"""The two-stream ConvNet (spatial RGB + temporal flow streams), fused by their class scores.
+
+The two streams are ordinary single-stream runs (same dataset, split and seed, a
+``holdout_fraction`` of each training class held out). Each scores the held-out videos and the
+test videos; a fusion (average, weighted average, linear SVM; :mod:`benchmark.score_fusion`) is
+fitted on the held-out scores only and applied to the test scores. A test video that either
+stream could not read is counted in ``n_test_failed`` and left out of the fused figures.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from benchmark.config import RunConfig
+from benchmark.results import finished_run_ids, upsert_rows
+from benchmark.runner import RunOptions, _config_columns, run
+from benchmark.score_fusion import fit_score_fusion
+from benchmark.systems.metrics import score_metrics
+from benchmark.systems.streams import StreamOutputs, stream_outputs
+from datamodules.datasets import get_dataset
+
+
+def check_streams(spatial: RunConfig, temporal: RunConfig) -> None:
+    """The two streams must be one experiment's RGB and flow halves, with a held-out part."""
+    if spatial.modality != "rgb" or temporal.modality != "flow":
+        raise ValueError("two-stream needs an rgb spatial stream and a flow temporal stream")
+    for name in ("dataset", "split", "seed", "holdout_fraction"):
+        if getattr(spatial, name) != getattr(temporal, name):
+            raise ValueError(f"the streams differ in {name}: {getattr(spatial, name)!r} vs {getattr(temporal, name)!r}")
+    if not spatial.holdout_fraction > 0:
+        raise ValueError("two-stream fusion is fitted on a held-out part of the training set: set holdout_fraction > 0")
+
+
+def train_streams(configs: Sequence[RunConfig], options: RunOptions) -> None:
+    """Train each stream unless it already has a finished leaderboard row."""
+    done = finished_run_ids(Path(options.results_dir) / "leaderboard.csv")
+    for config in configs:
+        if config.run_id not in done:
+            run(config, options)
+
+
+def align(outputs: Sequence[StreamOutputs]) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+    """The videos every stream scored, in the first stream's order, with each stream's rows."""
+    common = set(outputs[0].video_ids).intersection(*(o.video_ids for o in outputs[1:]))
+    ids = [video for video in outputs[0].video_ids if video in common]
+    rows = []
+    for output in outputs:
+        position = {video: i for i, video in enumerate(output.video_ids)}
+        rows.append(output.values[[position[video] for video in ids]])
+    position = {video: i for i, video in enumerate(outputs[0].video_ids)}
+    return ids, rows, outputs[0].labels[[position[video] for video in ids]]
+
+
+def fusion_run_id(streams: Sequence[RunConfig], system: str, component: str, extra: dict[str, Any] | None = None) -> str:
+    payload = json.dumps(
+        {"streams": [c.run_id for c in streams], "system": system, "component": component, **(extra or {})},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def run_two_stream(
+    spatial: RunConfig,
+    temporal: RunConfig,
+    options: RunOptions,
+    methods: Sequence[str] = ("average", "weighted_average", "linear_svm"),
+) -> list[dict[str, Any]]:
+    """Train (or reuse) both streams, fit every fusion method on held-out scores, upsert one row each."""
+    check_streams(spatial, temporal)
+    train_streams([spatial, temporal], options)
+    spec = get_dataset(spatial.dataset)
+    scored = {
+        part: [stream_outputs(config, options, part) for config in (spatial, temporal)] for part in ("val", "test")
+    }
+    _, held_out, held_labels = align(scored["val"])
+    test_ids, test_scores, test_labels = align(scored["test"])
+    expected = len(spec.load(options.data_root, spatial.split, False).test)
+    base = {
+        **_config_columns(replace(spatial, head="two_stream")),
+        "status": "finished",
+        "system": "two_stream",
+        "modality": "rgb+flow",
+        "backbone": spatial.backbone if spatial.backbone == temporal.backbone else f"{spatial.backbone}+{temporal.backbone}",
+        "n_test": len(test_ids),
+        "n_test_expected": expected,
+        "n_test_evaluated": len(test_ids),
+        "n_test_failed": expected - len(test_ids),
+    }
+    rows = []
+    for method in methods:
+        fitted = fit_score_fusion(method, held_out, held_labels, multi_label=spec.multi_label)
+        fused = fitted.predict_scores(test_scores)
+        rows.append(
+            {
+                **base,
+                "run_id": fusion_run_id([spatial, temporal], "two_stream", method),
+                "head": f"fusion_{method}",
+                **score_metrics(fused, test_labels, spec.num_classes, spec.multi_label),
+                "detail": fitted.describe(),
+            }
+        )
+    upsert_rows(Path(options.results_dir) / "leaderboard.csv", rows)
+    return rows
