@@ -323,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate_parser.add_argument("--no-progress", action="store_true")
     generate_parser.set_defaults(handler=command_generate)
 
+    from benchmark.bench_cli import add_bench_parser
     from benchmark.complexity_cli import add_complexity_parser
     from benchmark.flow_cli import add_flow_parser
     from benchmark.prepare_cli import add_prepare_parser
@@ -336,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_prepare_parser(commands)
     add_two_stream_parser(commands)
     add_multitask_parser(commands)
+    add_bench_parser(commands)
     return parser
 
 

@@ -118,7 +118,7 @@ class VideoClassifier(pl.LightningModule):
         loss = self._loss(scores, batch["label"])
         if not torch.isfinite(loss):
             raise NonFiniteLossError(
-                f"training loss is {float(loss)} at epoch {self.current_epoch}, step {self.global_step} "
+                f"training loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step} "
                 f"(batch {batch_idx}); lower the learning rate or check the inputs"
             )
         if not self.multi_label:

@@ -231,6 +231,15 @@ def _stop_other_processes(trainer: pl.Trainer) -> None:
         launcher.kill(signal.SIGKILL)
 
 
+def is_communication_error(error: BaseException) -> bool:
+    """Whether ``error`` is a collective failing because another process went away."""
+    dist_error = getattr(torch.distributed, "DistError", ())
+    if dist_error and isinstance(error, dist_error):
+        return True
+    text = str(error)
+    return any(mark in text for mark in ("Connection closed by peer", "Connection reset by peer", "Gloo", "NCCL"))
+
+
 def record_failure(config: RunConfig, options: RunOptions, error: BaseException, started: float) -> dict[str, Any]:
     """Upsert a ``failed`` leaderboard row naming the error (an earlier finished row is replaced)."""
     row = {
@@ -289,10 +298,14 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
         trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
         trainer.test(model, datamodule=datamodule, verbose=False)
     except BaseException as error:
+        # The process whose own error it is writes the failed row; a process that only lost its
+        # peers (a communication error) leaves that row to the process that failed.
+        if not isinstance(error, KeyboardInterrupt) and not (
+            trainer.world_size > 1 and is_communication_error(error)
+        ):
+            record_failure(config, options, error, started)
         if trainer.is_global_zero:
             _stop_other_processes(trainer)
-            if not isinstance(error, KeyboardInterrupt):
-                record_failure(config, options, error, started)
         raise
     bad_entries = model.gathered_bad_videos()  # a collective: every process takes part
     if not trainer.is_global_zero:

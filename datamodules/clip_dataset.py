@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Callable, Iterator, Literal, Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler, default_collate
 
@@ -116,7 +117,13 @@ def collate_clips(items: list[dict[str, Any]]) -> dict[str, Any]:
     A batch whose every clip failed has no ``frames`` key (the step then counts and skips it).
     """
     good = [item for item in items if "failed" not in item]
-    batch: dict[str, Any] = default_collate(good) if good else {}
+    batch: dict[str, Any] = {}
+    if good:
+        # Frames are stacked with NumPy (one thread): torch.stack's intra-op threads compete with
+        # the training step for the cores when the loader runs in the main process (0 workers).
+        frames = np.stack([item["frames"].numpy() for item in good])
+        batch = default_collate([{k: v for k, v in item.items() if k != "frames"} for item in good])
+        batch["frames"] = torch.from_numpy(frames)
     batch["failed"] = [(int(item["index"]), item["failed"]) for item in items if "failed" in item]
     return batch
 

@@ -78,6 +78,9 @@ class VideoDataModule(pl.LightningDataModule):
         if self.splits is not None:
             return
         splits = self.spec.load(self.root, self.split, False)
+        if not splits.test:
+            where = self.root if self.root is not None else "the built-in dataset's folder"
+            raise ValueError(f"{self.spec.name} at {where}: the test split {self.split!r} is empty; nothing to evaluate")
         if self.holdout_fraction > 0:
             train, held_out = hold_out(splits.train, self.holdout_fraction, self.seed)
             splits = replace(splits, train=train, val=held_out)
