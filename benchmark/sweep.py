@@ -11,6 +11,8 @@ A sweep file::
       seed: [0, 1, 2]
     settings:                      # RunConfig fields shared by every cell (else the protocol's)
       epochs: 4
+      backbone_weights:            # a path, or one path per backbone
+        squeezenet1_1: weights/squeezenet1_1.pth
 
 Each cell's run id is the hash of its full configuration. A cell whose run id already has a
 finished leaderboard row is skipped; a cell that was interrupted resumes from its last checkpoint.
@@ -63,7 +65,14 @@ def load_sweep(path: str | Path) -> Sweep:
     for combination in itertools.product(*values):
         cell = dict(zip(axes, combination))
         dataset = cell.pop("dataset", settings.get("dataset", "synthetic"))
-        cells.append(resolve_config(dataset, **{**settings, **cell}))
+        values_of_cell = {**settings, **cell}
+        weights = values_of_cell.get("backbone_weights")
+        if isinstance(weights, dict):  # one weight file per backbone
+            backbone = values_of_cell.get("backbone", "smallcnn")
+            if backbone not in weights:
+                raise ValueError(f"{path}: backbone_weights names no file for backbone {backbone!r}")
+            values_of_cell["backbone_weights"] = weights[backbone]
+        cells.append(resolve_config(dataset, **values_of_cell))
     ids = [cell.run_id for cell in cells]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: the grid repeats a configuration")

@@ -116,3 +116,28 @@ settings:
     resumed = final.set_index("run_id").loc[sweep.cells[1].run_id]
     assert resumed["resumed_epoch"] >= 1  # the killed cell continued from its checkpoint
     assert final.set_index("run_id").loc[sweep.cells[2].run_id]["resumed_epoch"] == 0
+
+
+def test_study_sweep_files_pick_one_weight_file_per_backbone():
+    from benchmark.sweep import load_sweep
+
+    root = Path(__file__).resolve().parents[2] / "configs"
+    jester = load_sweep(root / "stmodeling_jester.yaml")
+    assert len(jester.cells) == 2 * 11
+    weights = {cell.backbone: cell.backbone_weights for cell in jester.cells}
+    assert weights == {
+        "squeezenet1_1": "weights/squeezenet1_1-imagenet.pth",
+        "bninception": "weights/bninception-imagenet.pth",
+    }
+    assert all(cell.partial_bn and cell.optimizer == "sgd" and cell.lr_steps == (15, 25) for cell in jester.cells)
+    ssv2 = load_sweep(root / "stmodeling_ssv2.yaml")
+    assert {cell.segments for cell in ssv2.cells} == {8, 16} and len(ssv2.cells) == 44
+
+
+def test_a_weight_mapping_without_the_cells_backbone_is_refused(tmp_path):
+    from benchmark.sweep import load_sweep
+
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("grid:\n  backbone: [smallcnn]\nsettings:\n  backbone_weights: {resnet18: r.pth}\n")
+    with pytest.raises(ValueError, match="no file for backbone 'smallcnn'"):
+        load_sweep(sweep)
