@@ -21,6 +21,7 @@ from benchmark.aggregate import (
 )  # fmt: skip
 from benchmark.per_class import mean_class_accuracy_over_runs
 from benchmark.published import STUDY_HEAD_ORDER, published_top1
+from benchmark.report_extra import data_notes_section, split_mean_section, systems_section
 from benchmark.report_plots import plot_per_class, plot_top1_vs_macs
 from benchmark.results import read_leaderboard
 
@@ -296,6 +297,7 @@ def generate_report(
             section, made = _section(key, group, _matching(excluded, excluded_keys, key), context)
             lines += section
             figures += made
+    lines += split_mean_section(frame) + systems_section(frame) + data_notes_section(frame)
     unfinished_only = sorted(set(excluded_keys) - seen)
     if unfinished_only:
         lines += ["## Settings without a finished run", ""]
