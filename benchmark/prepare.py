@@ -8,7 +8,6 @@ warnings: they are usable (frames repeat) but worth knowing about.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from statistics import median
@@ -16,7 +15,7 @@ from typing import Sequence
 
 from benchmark.report_format import markdown_table, slug
 from datamodules.records import VideoRecord
-from datamodules.video_index import VideoIndex, build_index, entry_key
+from datamodules.video_index import VideoIndex, annotation_files, build_index, entry_key
 
 REPORT_NAME = "stbench_prepare_report.md"
 SHORT = "shorter than the segment count"
@@ -75,16 +74,6 @@ class PrepareReport:
     def exit_code(self) -> int:
         """0 when anything is usable (even with problems), 2 when nothing is."""
         return 0 if self.usable > 0 else 2
-
-
-def annotation_files(records: Sequence[VideoRecord]) -> list[Path]:
-    """The annotation files the records came from (their ``source`` is ``"file:line"``)."""
-    files: dict[Path, None] = {}
-    for record in records:
-        match = re.fullmatch(r"(.+):\d+", record.source)
-        if match and Path(match.group(1)).is_file():
-            files.setdefault(Path(match.group(1)), None)
-    return list(files)
 
 
 def _problems(

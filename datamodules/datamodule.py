@@ -17,6 +17,7 @@ from datamodules.flow_augment import augment_flow_batch
 from datamodules.flow_records import FlowStackReader, default_flow_root, flow_splits
 from datamodules.holdout import hold_out
 from datamodules.reader import read_record
+from datamodules.video_index import annotation_files, apply_index, load_index
 from datamodules.datasets import DatasetSplits, get_dataset
 
 
@@ -81,6 +82,8 @@ class VideoDataModule(pl.LightningDataModule):
         if not splits.test:
             where = self.root if self.root is not None else "the built-in dataset's folder"
             raise ValueError(f"{self.spec.name} at {where}: the test split {self.split!r} is empty; nothing to evaluate")
+        if self.root is not None and self.spec.name != "synthetic":
+            splits = with_known_frame_counts(splits, self.root)
         if self.holdout_fraction > 0:
             train, held_out = hold_out(splits.train, self.holdout_fraction, self.seed)
             splits = replace(splits, train=train, val=held_out)
@@ -167,3 +170,18 @@ class VideoDataModule(pl.LightningDataModule):
             return batch
         batch["frames"] = augment_batch(batch["frames"], self.input_size, self.input_norm, batch.get("augment"))
         return batch
+
+
+def with_known_frame_counts(splits: DatasetSplits, root: Path) -> DatasetSplits:
+    """Fill ``num_frames`` from the index ``stbench prepare`` cached for this root and these
+    annotation files, if there is one (frame folders then need no directory listing)."""
+    records = [*splits.train, *splits.val, *splits.test]
+    index = load_index(root, annotation_files(records))
+    if index is None:
+        return splits
+    return replace(
+        splits,
+        train=apply_index(splits.train, index),
+        val=apply_index(splits.val, index),
+        test=apply_index(splits.test, index),
+    )

@@ -338,3 +338,13 @@ def apply_index(records: Sequence[VideoRecord], index: VideoIndex, drop_unusable
         elif not drop_unusable:
             out.append(record)
     return out
+
+
+def annotation_files(records: Sequence[VideoRecord]) -> list[Path]:
+    """The annotation files the records came from (their ``source`` is ``"file:line"``)."""
+    files: dict[Path, None] = {}
+    for record in records:
+        match = re.fullmatch(r"(.+):\d+", record.source)
+        if match and Path(match.group(1)).is_file():
+            files.setdefault(Path(match.group(1)), None)
+    return list(files)
