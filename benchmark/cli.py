@@ -327,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     from benchmark.complexity_cli import add_complexity_parser
     from benchmark.flow_cli import add_flow_parser
     from benchmark.prepare_cli import add_prepare_parser
+    from benchmark.systems.hybrid_cli import add_hybrid_parser
     from benchmark.systems.multitask_cli import add_multitask_parser
     from benchmark.systems.two_stream_cli import add_two_stream_parser
     from benchmark.report_cli import add_report_parser
@@ -336,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_flow_parser(commands)
     add_prepare_parser(commands)
     add_two_stream_parser(commands)
+    add_hybrid_parser(commands)
     add_multitask_parser(commands)
     add_bench_parser(commands)
     return parser
