@@ -7,6 +7,14 @@ from typing import Any
 import pytorch_lightning as pl
 
 
+def batch_clips(batch: dict[str, Any]) -> int:
+    """Clips in a batch: its labels (none when every clip was skipped as unreadable), or for a
+    multi-task batch the sum over its datasets' batches."""
+    if "label" in batch or "frames" in batch or "failed" in batch:
+        return len(batch.get("label", ()))
+    return sum(batch_clips(sub) for sub in batch.values() if isinstance(sub, dict))
+
+
 class TrainThroughput(pl.Callback):
     """Counts training clips (all processes) and the wall time spent on them, data loading included."""
 
@@ -29,8 +37,7 @@ class TrainThroughput(pl.Callback):
         if self._mark is not None:
             self.seconds += now - self._mark
         self._mark = now
-        # a batch whose every clip was skipped as unreadable has no "label"
-        self.clips += len(batch.get("label", ())) * trainer.world_size
+        self.clips += batch_clips(batch) * trainer.world_size
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._mark = None

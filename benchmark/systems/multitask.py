@@ -29,6 +29,7 @@ from benchmark.optim import parameter_groups
 from benchmark.results import upsert_rows
 from benchmark.runner import RunOptions, _config_columns, build_trainer, make_datamodule
 from benchmark.systems.metrics import score_metrics
+from benchmark.throughput import TrainThroughput
 from benchmark.systems.streams import stream_outputs
 from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import get_dataset
@@ -126,7 +127,8 @@ def run_multitask(
     model = MultiTaskClassifier(configs, datamodules)
     identity = multitask_id(configs)
     checkpoint = ModelCheckpoint(dirpath=Path(options.work_dir) / f"multitask-{identity}" / "checkpoints", save_last=True)
-    trainer = build_trainer(configs[0], options, [checkpoint], logger=False)
+    throughput = TrainThroughput()
+    trainer = build_trainer(configs[0], options, [checkpoint, throughput], logger=False)
     for datamodule in datamodules.values():
         datamodule.trainer = trainer  # so that each shards its loaders under DDP
         datamodule.setup()
@@ -138,7 +140,9 @@ def run_multitask(
     for config in configs:
         task = config.dataset
         spec = get_dataset(task)
+        test_started = time.perf_counter()
         outputs = stream_outputs(config, task_options[task], "test", model=model.task_model(task))
+        test_seconds = time.perf_counter() - test_started
         expected = len(datamodules[task].splits.test)
         rows.append(
             {
@@ -152,6 +156,8 @@ def run_multitask(
                 "n_test_expected": expected,
                 "n_test_evaluated": len(outputs.video_ids),
                 "n_test_failed": expected - len(outputs.video_ids),
+                "train_clips_per_s": throughput.clips_per_second,
+                "test_clips_per_s": len(outputs.video_ids) / test_seconds if test_seconds > 0 else float("nan"),
                 "wall_s": round(time.time() - started, 1),
                 "detail": "trained jointly with " + ", ".join(c.dataset for c in configs if c.dataset != task),
             }

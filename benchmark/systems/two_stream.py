@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -74,9 +75,10 @@ def run_two_stream(
     check_streams(spatial, temporal)
     train_streams([spatial, temporal], options)
     spec = get_dataset(spatial.dataset)
-    scored = {
-        part: [stream_outputs(config, options, part) for config in (spatial, temporal)] for part in ("val", "test")
-    }
+    scored = {"val": [stream_outputs(config, options, "val") for config in (spatial, temporal)]}
+    test_started = time.perf_counter()
+    scored["test"] = [stream_outputs(config, options, "test") for config in (spatial, temporal)]
+    test_seconds = time.perf_counter() - test_started  # both streams' decoding and scoring
     _, held_out, held_labels = align(scored["val"])
     test_ids, test_scores, test_labels = align(scored["test"])
     expected = len(spec.load(options.data_root, spatial.split, False).test)
@@ -94,13 +96,16 @@ def run_two_stream(
     rows = []
     for method in methods:
         fitted = fit_score_fusion(method, held_out, held_labels, multi_label=spec.multi_label)
+        fusion_started = time.perf_counter()
         fused = fitted.predict_scores(test_scores)
+        seconds = test_seconds + time.perf_counter() - fusion_started
         rows.append(
             {
                 **base,
                 "run_id": fusion_run_id([spatial, temporal], "two_stream", method),
                 "head": f"fusion_{method}",
                 **score_metrics(fused, test_labels, spec.num_classes, spec.multi_label),
+                "test_clips_per_s": len(test_ids) / seconds if seconds > 0 else float("nan"),
                 "detail": fitted.describe(),
             }
         )

@@ -59,3 +59,4 @@ def test_joint_training_then_one_row_per_dataset(ucf101_tiny_root, tiny_syntheti
     assert by_dataset["ucf101"]["n_test_evaluated"] == by_dataset["ucf101"]["n_test_expected"] == 101
     assert by_dataset["synthetic"]["n_test_evaluated"] == 9
     assert multitask.multitask_id(_tasks()) in by_dataset["ucf101"]["run_id"]
+    assert by_dataset["ucf101"]["train_clips_per_s"] > 0 and by_dataset["synthetic"]["test_clips_per_s"] > 0

@@ -65,6 +65,7 @@ def test_fusion_is_fitted_on_held_out_scores_and_every_test_video_counted(tiny_s
     assert len(fused) == 3 and set(fused["modality"]) == {"rgb+flow"}
     assert (fused["n_test_evaluated"] == 9).all() and (fused["n_test_expected"] == 9).all()
     assert fused["top1"].between(0, 1).all()
+    assert (fused["test_clips_per_s"] > 0).all()
     # a second call reuses both finished streams and replaces (does not duplicate) the fusion rows
     run_two_stream(spatial, temporal, options)
     again = pd.read_csv(tmp_path / "results" / "leaderboard.csv", dtype={"run_id": str})
