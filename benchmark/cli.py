@@ -35,7 +35,9 @@ def _add_what_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--weight-decay", type=float, default=None)
     what.add_argument("--transform-init-std", type=float, default=None, help="std of the backbone-to-head layer's init")
     what.add_argument("--seed", type=int, default=0)
-    what.add_argument("--modality", default="rgb", choices=["rgb", "flow"], help="flow: run `stbench flow` first")
+    what.add_argument(
+        "--modality", default="rgb", choices=["rgb", "flow", "rgb+flow"], help="flow, rgb+flow: run `stbench flow` first"
+    )
     what.add_argument("--flow-length", type=int, default=None, metavar="L", help="flow pairs stacked per segment")
     what.add_argument(
         "--holdout-fraction", type=float, default=None, help="share of each training class held out (validation)"
@@ -285,7 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run_parser = commands.add_parser("run", help="train and test one head; append its leaderboard row")
-    run_parser.add_argument("--head", default="lstm", choices=list(HEADS))
+    run_parser.add_argument(
+        "--head", default="lstm", choices=[*HEADS, "deep_fusion"], help="deep_fusion needs --modality rgb+flow"
+    )
     _add_run_arguments(run_parser)
     run_parser.set_defaults(handler=command_run)
 

@@ -20,6 +20,11 @@ Convention, the same for every op and every head (unit: 1 MAC; FLOPs ≈ 2 × MA
 4. Nonlinearities and comparisons cost 0: relu, sigmoid, tanh, hardtanh / clamp, max, max pooling.
 5. Ops without arithmetic cost 0: views, copies, concatenation, indexing, tensor constructors and
    dropout (the identity in eval mode). They are listed in ``ZERO_COST_OPS``.
+6. LayerNorm over groups of n elements computes its statistics at run time (unlike eval-mode
+   BatchNorm), so per element it costs the mean (rule 3: 1), the centring (1), the square (1), the
+   variance's mean (1) and the scaling by 1/σ (1), i.e. 5; plus 1 per group for adding ε (the
+   inverse square root is a nonlinearity: 0), and 1 per element each for the gain and the shift
+   when the layer has them: 7n + 1 per group for an affine LayerNorm, 6n + 1 with a gain only.
 
 An op that is neither handled nor in ``ZERO_COST_OPS`` (including ops fvcore itself would skip
 silently) is reported by name: ``UncountedOpsError`` under ``strict``, a warning otherwise.
@@ -144,6 +149,14 @@ def _batch_norm(inputs: list[Any], outputs: list[Any]) -> int:
     return 2 * _numel(inputs[0])
 
 
+def _layer_norm(inputs: list[Any], outputs: list[Any]) -> int:
+    """Rule 6: (5 + gain + shift) per element and 1 per normalised group."""
+    elements = _numel(inputs[0])
+    group = math.prod(_int_list(inputs[1]))
+    affine = int(_is_tensor(inputs[2])) + int(_is_tensor(inputs[3]))
+    return (5 + affine) * elements + elements // group
+
+
 def _mean(inputs: list[Any], outputs: list[Any]) -> int:
     """Rule 3: n per output for a mean of n values, i.e. one per input element."""
     return _numel(inputs[0])
@@ -222,6 +235,7 @@ MAC_HANDLES: dict[str, Handle] = {
     "aten::bmm": jit_handles.bmm_flop_jit,
     "aten::einsum": jit_handles.einsum_flop_jit,
     "aten::batch_norm": _batch_norm,
+    "aten::layer_norm": _layer_norm,
     **{f"aten::{op}": _per_output_element for op in ELEMENTWISE_OPS},
     "aten::mean": _mean,
     "aten::adaptive_avg_pool1d": _mean,  # global pooling: every input element falls in one window

@@ -43,6 +43,11 @@ class RunConfig:
     test_crops: int = 1  # spatial views per test clip: 1 (centre), 3 or 10 (corners + centre, and flips)
     flow_length: int = 5  # L: consecutive flow pairs stacked per segment (flow modality)
     holdout_fraction: float = 0.0  # share of each training class held out (fusion weights are fitted on it)
+    # deep fusion (head "deep_fusion", modality "rgb+flow"): the temporal stream's first conv is
+    # "random" (published) or "cross_modality" (mean of the loaded RGB filters); the X_conv LSTM
+    # gets each step's map spatially averaged ("pool") or whole ("flatten", as published)
+    temporal_first_conv: str = "random"
+    fusion_conv_summary: str = "pool"
 
     @property
     def run_id(self) -> str:
@@ -78,6 +83,8 @@ LATER_FIELDS: dict[str, Any] = {
     "test_crops": 1,
     "flow_length": 5,
     "holdout_fraction": 0.0,
+    "temporal_first_conv": "random",
+    "fusion_conv_summary": "pool",
 }
 
 

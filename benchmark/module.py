@@ -53,18 +53,7 @@ class VideoClassifier(pl.LightningModule):
         self.config = config
         self.num_classes = num_classes
         self.multi_label = multi_label
-        self.net = VideoNet(
-            config.backbone,
-            config.head,
-            config.segments,
-            num_classes,
-            feature_dim=config.feature_dim,
-            dropout=config.dropout,
-            transform_init_std=config.transform_init_std,
-            in_channels=input_channels(config),
-            backbone_weights=config.backbone_weights,
-            partial_bn=config.partial_bn,
-        )
+        self.net = self.build_net(config, num_classes)
         top5 = min(5, num_classes)
         self.train_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
         self.val_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
@@ -83,6 +72,21 @@ class VideoClassifier(pl.LightningModule):
         self.test_count = 0
         self.bad_videos: list[dict[str, Any]] = []  # this process's skipped clips
         self.flow_bound = DEFAULT_BOUND  # flow modality: set from the flow read (see _flow_bound)
+
+    def build_net(self, config: RunConfig, num_classes: int) -> torch.nn.Module:
+        """The network trained; systems with other inputs (e.g. the deep fusion network) override it."""
+        return VideoNet(
+            config.backbone,
+            config.head,
+            config.segments,
+            num_classes,
+            feature_dim=config.feature_dim,
+            dropout=config.dropout,
+            transform_init_std=config.transform_init_std,
+            in_channels=input_channels(config),
+            backbone_weights=config.backbone_weights,
+            partial_bn=config.partial_bn,
+        )
 
     @property
     def multi_view(self) -> bool:

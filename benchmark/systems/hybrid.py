@@ -29,9 +29,10 @@ from __future__ import annotations
 import functools
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -42,10 +43,21 @@ from benchmark.results import finished_run_ids, upsert_rows
 from benchmark.runner import RunOptions, _config_columns, run
 from benchmark.score_fusion import fit_score_fusion, fusion_metric
 from benchmark.systems.metrics import score_metrics
-from benchmark.systems.streams import StreamOutputs, checkpoint_of, load_stream, stream_outputs
+from benchmark.systems.streams import (
+    StreamOutputs,
+    checkpoint_of,
+    load_stream,
+    stream_outputs,
+)
 from benchmark.systems.two_stream import align, check_streams, fusion_run_id
 from datamodules.datasets import get_dataset
-from heads.fusion import EarlyFusionNet, LateFusionNet, RegularizedFusionNet, StreamLSTM, train_fusion_net
+from heads.fusion import (
+    EarlyFusionNet,
+    LateFusionNet,
+    RegularizedFusionNet,
+    StreamLSTM,
+    train_fusion_net,
+)
 from heads.fusion.feature_fusion import FusionNet, class_scores, classification_loss
 
 SYSTEM = "hybrid"
@@ -91,7 +103,7 @@ class HybridSettings:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "HybridSettings":
+    def from_dict(cls, data: dict[str, Any]) -> HybridSettings:
         """Fields of ``data`` over a ``preset`` ("paper", the default, or "synthetic")."""
         values = dict(data)
         preset_name = values.pop("preset", "paper")

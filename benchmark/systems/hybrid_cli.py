@@ -16,7 +16,12 @@ from typing import Any
 
 import yaml
 
-from benchmark.systems.system_file import StreamPair, SystemFile, _stream, load_system_file
+from benchmark.systems.system_file import (
+    StreamPair,
+    SystemFile,
+    _stream,
+    load_system_file,
+)
 
 SUMMARY_COLUMNS = ["dataset", "split", "head", "modality", "top1", "map", "zero_row_fraction", "n_test_evaluated"]
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -29,8 +30,8 @@ from benchmark.optim import parameter_groups
 from benchmark.results import upsert_rows
 from benchmark.runner import RunOptions, _config_columns, build_trainer, make_datamodule
 from benchmark.systems.metrics import score_metrics
-from benchmark.throughput import TrainThroughput
 from benchmark.systems.streams import stream_outputs
+from benchmark.throughput import TrainThroughput
 from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import get_dataset
 

@@ -17,7 +17,11 @@ from heads.fusion.feature_fusion import (
 )
 from heads.fusion.hybrid_lstm import StreamLSTM
 from heads.fusion.layernorm_lstm import LayerNormLSTM, LayerNormLSTMCell
-from heads.fusion.proximal import proximal_step_, sparse_group_penalty, zero_row_fraction
+from heads.fusion.proximal import (
+    proximal_step_,
+    sparse_group_penalty,
+    zero_row_fraction,
+)
 
 __all__ = [
     "DeepFusionNet",

@@ -30,8 +30,8 @@ at 224 px, so FC6 has VGG's own 25,088 × 4,096 shape):
   default a Linear(K → K) maps the last state to logits (``classifier=False``: logits = h_T);
 * the two seq2seq outputs are merged by concatenation (2K inputs to the last LSTM).
 
-MAC counting (``benchmark.complexity``): every op is counted except ``aten::layer_norm`` (three per
-LSTM step), which has no handle there; with ``layer_norm=False`` the whole forward is countable.
+MAC counting (``benchmark.complexity``): every op is counted, the layer normalisations of the LSTMs
+(three per step) by the convention stated there.
 """
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ where the loss is BCE-with-logits instead of cross-entropy.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import torch
 from torch import Tensor, nn

@@ -1,7 +1,7 @@
 """Per-stream long-term model of the hybrid framework: a 2-layer LSTM over frame features."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from torch import Tensor, nn
 

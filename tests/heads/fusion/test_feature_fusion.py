@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-import heads.fusion.feature_fusion as feature_fusion
 from benchmark.complexity import mac_analysis
+from heads.fusion import feature_fusion
 from heads.fusion.feature_fusion import (
     EarlyFusionNet,
     LateFusionNet,

@@ -5,7 +5,11 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
-from heads.fusion.proximal import proximal_step_, sparse_group_penalty, zero_row_fraction
+from heads.fusion.proximal import (
+    proximal_step_,
+    sparse_group_penalty,
+    zero_row_fraction,
+)
 
 
 def prox_objective(w: np.ndarray, v: np.ndarray, lr: float, lambda2: float, lambda3: float) -> float:
