@@ -180,8 +180,8 @@ def _table(group: pd.DataFrame, key: Key, varying: Sequence[str]) -> tuple[list[
 def _macs_figure(group: pd.DataFrame, key: Key, labels: list[str], context: _Context, stem: str) -> Section:
     if not context.has_total_macs:
         return ["_Top-1 vs MACs plot skipped: the leaderboard has no `total_macs` column._", ""], []
-    macs = pd.to_numeric(group["total_macs"], errors="coerce")
-    usable = (macs > 0) & group["top1_mean"].notna()
+    macs = pd.to_numeric(group["total_macs"], errors="coerce").astype(float)
+    usable = ((macs > 0) & group["top1_mean"].notna()).astype(bool)
     if not usable.any():
         return ["_Top-1 vs MACs plot skipped: no run of this section has a MAC count._", ""], []
     points = pd.DataFrame({

@@ -19,6 +19,11 @@ def _percent(value: object) -> str:
     return "–" if pd.isna(number) else f"{100 * number:.2f}"
 
 
+def _count(value: object) -> str:
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    return "–" if pd.isna(number) else str(int(number))
+
+
 def split_mean_section(frame: pd.DataFrame) -> list[str]:
     """Top-1 per official split and their mean, for settings that ran on all three splits
     (seeds are averaged within a split first)."""
@@ -63,7 +68,7 @@ def systems_section(frame: pd.DataFrame) -> list[str]:
         detail = "" if pd.isna(row.get("detail")) else str(row.get("detail"))
         lines.append(
             f"| {row['dataset']} | {row['split']} | {row['system']} | {row['head']} | {row['modality']} | "
-            f"{_percent(row['top1'])} | {_percent(row['map'])} | {row['n_test_evaluated']}/{row['n_test_expected']} | "
+            f"{_percent(row['top1'])} | {_percent(row['map'])} | {_count(row['n_test_evaluated'])}/{_count(row['n_test_expected'])} | "
             f"{detail} |"
         )
     return [*lines, ""]
