@@ -26,7 +26,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
-from datamodules.clip_dataset import EpochKeyedSampler
+from datamodules.clip_dataset import epoch_keyed_loader
 from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import DatasetSplits
 
@@ -163,16 +163,8 @@ class CachedFeatureDataModule(pl.LightningDataModule):
         world, rank = self._world()
         training = split == "train"
         dataset = FeatureDataset(self.cache.features[split], self.cache.labels[split], self.cache.failed[split])
-        sampler = EpochKeyedSampler(len(dataset), shuffle=training, seed=self.seed, num_replicas=world, rank=rank, pad=training)
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            sampler=sampler,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            drop_last=training and len(sampler) >= self.batch_size,
-            pin_memory=torch.cuda.is_available(),
-            collate_fn=collate_features,
+        return epoch_keyed_loader(
+            dataset, self.batch_size, training, self.seed, (world, rank), self.num_workers, collate_features
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterator, Literal, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler, default_collate
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
 from datamodules.augment import draw_train_params
 from datamodules.reader import IndexSampler, VideoReadError, read_record
@@ -178,3 +178,29 @@ class EpochKeyedSampler(Sampler[tuple[int, int]]):
         if self.pad:
             return -(-self.size // self.num_replicas)
         return len(range(self.rank, self.size, self.num_replicas))
+
+
+def epoch_keyed_loader(
+    dataset: Dataset,
+    batch_size: int,
+    training: bool,
+    seed: int,
+    world: tuple[int, int],
+    num_workers: int,
+    collate_fn: Callable[[list[Any]], Any],
+) -> DataLoader:
+    """The loader every datamodule uses: an :class:`EpochKeyedSampler` share of ``dataset`` for
+    process ``rank`` of ``world = (size, rank)`` (training: shuffled and padded; evaluation: every
+    item once), persistent workers, the last short training batch dropped when there are others."""
+    size, rank = world
+    sampler = EpochKeyedSampler(len(dataset), shuffle=training, seed=seed, num_replicas=size, rank=rank, pad=training)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        drop_last=training and len(sampler) >= batch_size,
+        pin_memory=torch.cuda.is_available(),
+        collate_fn=collate_fn,
+    )

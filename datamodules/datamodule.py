@@ -6,19 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
 from torch.utils.data import DataLoader
 
 from backbones.base import InputNorm
 from datamodules.augment import augment_batch
-from datamodules.clip_dataset import ClipDataset, EpochKeyedSampler, collate_clips
+from datamodules.clip_dataset import ClipDataset, collate_clips, epoch_keyed_loader
+from datamodules.datasets import DatasetSplits, get_dataset
 from datamodules.flow import DEFAULT_BOUND
 from datamodules.flow_augment import augment_flow_batch
 from datamodules.flow_records import FlowStackReader, default_flow_root, flow_splits
 from datamodules.holdout import hold_out
 from datamodules.reader import read_record
 from datamodules.video_index import annotation_files, apply_index, load_index
-from datamodules.datasets import DatasetSplits, get_dataset
 
 
 class VideoDataModule(pl.LightningDataModule):
@@ -109,13 +108,12 @@ class VideoDataModule(pl.LightningDataModule):
             return 1, 0
         return trainer.world_size, trainer.global_rank
 
-    def _loader(self, records: list, mode: str) -> DataLoader:
-        world, rank = self._world()
-        training = mode == "train"
-        dataset = ClipDataset(
+    def clip_dataset(self, records: list, mode: str) -> ClipDataset:
+        """The dataset of one split's clips (``mode``: "train", "val" or "test")."""
+        return ClipDataset(
             records,
             self.num_segments,
-            "train" if training else "test",
+            "train" if mode == "train" else "test",
             self.spec.decode_size,
             self.seed,
             self.frames_per_segment,
@@ -127,16 +125,14 @@ class VideoDataModule(pl.LightningDataModule):
             flip_label_map=self.splits.flip_label_map or self.spec.flip_label_map,
             reader=FlowStackReader(self.frames_per_segment) if self.modality == "flow" else read_record,
         )
-        sampler = EpochKeyedSampler(len(dataset), shuffle=training, seed=self.seed, num_replicas=world, rank=rank, pad=training)
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            sampler=sampler,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            drop_last=training and len(sampler) >= self.batch_size,
-            pin_memory=torch.cuda.is_available(),
-            collate_fn=collate_clips,
+
+    collate = staticmethod(collate_clips)
+
+    def _loader(self, records: list, mode: str) -> DataLoader:
+        dataset = self.clip_dataset(records, mode)
+        training = mode == "train"
+        return epoch_keyed_loader(
+            dataset, self.batch_size, training, self.seed, self._world(), self.num_workers, self.collate
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -25,14 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
 
 from backbones.base import InputNorm
 from datamodules.augment import augment_batch
 from datamodules.clip_dataset import (
     BadVideoPolicy,
     ClipDataset,
-    EpochKeyedSampler,
     collate_clips,
 )
 from datamodules.datamodule import VideoDataModule
@@ -216,13 +214,11 @@ class RgbFlowDataModule(VideoDataModule):
             self.splits = None
             raise
 
-    def _loader(self, records: list, mode: str) -> DataLoader:
-        world, rank = self._world()
-        training = mode == "train"
-        dataset = RgbFlowClipDataset(
+    def clip_dataset(self, records: list, mode: str) -> RgbFlowClipDataset:
+        return RgbFlowClipDataset(
             records,
             self.num_segments,
-            "train" if training else "test",
+            "train" if mode == "train" else "test",
             self.spec.decode_size,
             self.seed,
             self._flow_root(),
@@ -233,17 +229,8 @@ class RgbFlowDataModule(VideoDataModule):
             multi_label=self.spec.multi_label,
             flip_label_map=self.splits.flip_label_map or self.spec.flip_label_map,
         )
-        sampler = EpochKeyedSampler(len(dataset), shuffle=training, seed=self.seed, num_replicas=world, rank=rank, pad=training)
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            sampler=sampler,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            drop_last=training and len(sampler) >= self.batch_size,
-            pin_memory=torch.cuda.is_available(),
-            collate_fn=collate_two_stream,
-        )
+
+    collate = staticmethod(collate_two_stream)
 
     def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
         if "frames" not in batch:
