@@ -63,11 +63,19 @@ def write_atomically(frame: pd.DataFrame, path: Path) -> None:
         raise
 
 
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete temporary tables a killed writer left next to ``path``. Call it holding the lock:
+    writers write their temporary file only while they hold it, so any one present is stale."""
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
 def upsert_rows(path: str | Path, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """Add rows to the leaderboard, replacing earlier rows with the same run_id."""
     path = Path(path)
     new = pd.DataFrame(list(rows))
     with FileLock(str(path) + ".lock", timeout=120):
+        remove_stale_temporaries(path)
         table = read_leaderboard(path)
         if len(table):
             table = table[~table["run_id"].isin(new["run_id"])]

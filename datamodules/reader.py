@@ -49,10 +49,33 @@ def read_clip(
     try:
         frames = reader.get_batch(indices).asnumpy()
     except Exception as error:
-        raise VideoReadError(path, f"cannot decode frames {indices} of {num_frames} ({error})") from error
+        if size is None or RESIZE_COPY_ERROR not in str(error):
+            raise VideoReadError(path, f"cannot decode frames {indices} of {num_frames} ({error})") from error
+        frames = _decode_then_resize(decord, path, indices, size)
     finally:
         del reader
     return torch.from_numpy(frames), num_frames
+
+
+# decord 0.6 cannot resize on decode to some widths (e.g. 16, 24 or 48 px from a 32 px source):
+# copying the scaled frame out then fails with this message.
+RESIZE_COPY_ERROR = "size must exactly match"
+
+
+def _decode_then_resize(decord, path: Path, indices: list[int], size: tuple[int, int]):
+    """Fallback for those sizes: decode the sampled frames at their native size, then resize them
+    with OpenCV (bilinear; INTER_AREA when shrinking)."""
+    import cv2
+    import numpy as np
+
+    height, width = size
+    try:
+        native = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1).get_batch(indices).asnumpy()
+    except Exception as error:
+        raise VideoReadError(path, f"cannot decode frames {indices} ({error})") from error
+    shrink = native.shape[1] * native.shape[2] > height * width
+    method = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(frame, (width, height), interpolation=method) for frame in native])
 
 
 def read_record(

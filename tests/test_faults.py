@@ -349,6 +349,7 @@ def test_a_sigkill_during_leaderboard_writes_leaves_whole_rows_only(tmp_path):
     upsert_rows(board, [{"run_id": f"run{count:05d}", "status": "finished", "head": f"h{count}",
                          "top1": count / 100000, "error": "x" * 200}])  # the lock was released  # fmt: skip
     assert assert_whole_rows(board) == count + 1
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # the next writer cleared them
 
 
 # -- DDP --------------------------------------------------------------------------------------------

@@ -77,3 +77,16 @@ def test_missing_and_empty_files_name_the_file(tmp_path):
     text.write_text("not a video")
     with pytest.raises(VideoReadError, match="text.mp4: cannot open video"):
         read_clip(text, lambda n: [0])
+
+
+@pytest.mark.parametrize("size", [(48, 48), (24, 24), (64, 48)])
+def test_sizes_decord_cannot_resize_to_fall_back_to_decode_then_resize(tmp_path, size):
+    from datamodules.synthetic import encode_mp4
+
+    frames = np.zeros((6, 32, 32, 3), dtype=np.uint8)
+    frames[:, :, :, 0] = (np.arange(6) * 40)[:, None, None]  # frame number in red
+    path = tmp_path / "small.mp4"
+    encode_mp4(frames, path, fps=25)
+    clip, count = read_clip(path, lambda n: [1, 4], size)
+    assert count == 6 and tuple(clip.shape) == (2, *size, 3)
+    assert (clip[:, size[0] // 2, size[1] // 2, 0].float() / 40).round().tolist() == [1, 4]
