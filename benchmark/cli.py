@@ -10,6 +10,14 @@ from typing import Sequence
 MAIN_SWEEP = Path(__file__).resolve().parent.parent / "configs" / "synthetic_main.yaml"
 
 
+def say(message: str) -> None:
+    """A progress line, printed by the global-rank-0 process only (DDP processes share the terminal)."""
+    from pytorch_lightning.utilities import rank_zero_only
+
+    if rank_zero_only.rank == 0:
+        print(message, flush=True)
+
+
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     _add_what_arguments(parser)
     _add_how_arguments(parser)
@@ -187,10 +195,10 @@ def _run_sweep(path: str, options, fresh: bool):
     leaderboard = Path(options.results_dir) / "leaderboard.csv"
     pending = list(sweep.cells) if fresh else pending_cells(sweep, leaderboard)
     progress = SweepProgress(len(sweep.cells), len(sweep.cells) - len(pending))
-    print(f"[sweep] {sweep.name}: {len(sweep.cells)} cells, {progress.done} already finished", flush=True)
+    say(f"[sweep] {sweep.name}: {len(sweep.cells)} cells, {progress.done} already finished")
     rank_zero = True  # with nothing left to run, no other process exists
     for config in pending:
-        print(progress.line(config), flush=True)
+        say(progress.line(config))
         progress.start_cell()
         rank_zero = run(config, options, fresh=fresh) is not None  # only global rank 0 gets a row back
         progress.finish_cell()
@@ -229,7 +237,7 @@ def command_regress(args: argparse.Namespace) -> int:
     options = replace(_options(args), results_dir=str(scratch / "results"), work_dir=str(scratch / "work"), resume=False)
     rank_zero = True
     for number, config in enumerate(cells, start=1):
-        print(f"[regress] run {number}/{len(cells)}: {config.head} seed={config.seed} run {config.run_id}", flush=True)
+        say(f"[regress] run {number}/{len(cells)}: {config.head} seed={config.seed} run {config.run_id}")
         rank_zero = run(config, options) is not None
     if not rank_zero:
         return 0
