@@ -18,18 +18,20 @@ def say(message: str) -> None:
         print(message, flush=True)
 
 
-def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    _add_what_arguments(parser)
+def _add_run_arguments(parser: argparse.ArgumentParser, dataset: bool = True) -> None:
+    """``dataset=False`` leaves out --dataset / --split (commands that name their datasets otherwise)."""
+    _add_what_arguments(parser, dataset)
     _add_how_arguments(parser)
 
 
-def _add_what_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_what_arguments(parser: argparse.ArgumentParser, dataset: bool = True) -> None:
     from backbones import BACKBONES
     from datamodules.datasets import DATASETS
 
     what = parser.add_argument_group("what to run (unset values come from the dataset's protocol)")
-    what.add_argument("--dataset", default="synthetic", choices=sorted(DATASETS))
-    what.add_argument("--split", default="default", help="dataset split (e.g. 1, 2, 3 for UCF-101)")
+    if dataset:
+        what.add_argument("--dataset", default="synthetic", choices=sorted(DATASETS))
+        what.add_argument("--split", default="default", help="dataset split (e.g. 1, 2, 3 for UCF-101)")
     what.add_argument("--backbone", default="smallcnn", choices=sorted(BACKBONES))
     what.add_argument("--backbone-weights", default=None, metavar="PATH", help="local ImageNet weight file")
     what.add_argument("--partial-bn", action="store_true", help="freeze every backbone BatchNorm but the first")

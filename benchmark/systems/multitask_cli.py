@@ -38,5 +38,5 @@ def add_multitask_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--task", type=_task, action="append", required=True, metavar="DATASET:SPLIT[:ROOT]")
     parser.add_argument("--head", default="tsn", choices=list(HEADS))
-    _add_run_arguments(parser)
+    _add_run_arguments(parser, dataset=False)
     parser.set_defaults(handler=command_multitask)

@@ -60,3 +60,13 @@ def test_joint_training_then_one_row_per_dataset(ucf101_tiny_root, tiny_syntheti
     assert by_dataset["synthetic"]["n_test_evaluated"] == 9
     assert multitask.multitask_id(_tasks()) in by_dataset["ucf101"]["run_id"]
     assert by_dataset["ucf101"]["train_clips_per_s"] > 0 and by_dataset["synthetic"]["test_clips_per_s"] > 0
+
+
+def test_cli_names_each_task_as_dataset_split_and_root():
+    from benchmark.cli import build_parser
+
+    args = build_parser().parse_args(["multitask", "--task", "ucf101:1:/data/ucf", "--task", "hmdb51:2", "--head", "tsn"])
+    assert args.task == [("ucf101", "1", "/data/ucf"), ("hmdb51", "2", None)]
+    assert not hasattr(args, "dataset")  # the tasks name the datasets
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["multitask", "--task", "ucf101"])
