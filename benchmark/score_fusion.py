@@ -1,8 +1,8 @@
 """Late fusion of per-video class scores of several streams (spatial / motion CNNs, LSTMs, fusion nets).
 
-A fusion is fitted on scores of a held-out part carved out of the TRAINING set
-(:func:`held_out_split`): the streams are trained on the rest, score the held-out videos, and the
-fusion learns from those scores only. ``fit_score_fusion`` takes validation arrays and nothing
+A fusion is fitted on scores of a held-out part carved out of the TRAINING set (a run's
+``holdout_fraction``, :func:`datamodules.holdout.hold_out`): the streams are trained on the rest,
+score the held-out videos, and the fusion learns from those scores only. ``fit_score_fusion`` takes validation arrays and nothing
 else, so test scores cannot leak into the fitted weights or C; the returned :class:`FittedFusion`
 is immutable and only applies what was fitted.
 
@@ -29,7 +29,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import LinearSVC
 from torchmetrics.functional.classification import multilabel_average_precision
@@ -42,24 +42,6 @@ SVM_C_GRID: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0)
 SVM_FOLDS = 3
 SVM_MAX_ITER = 20_000
 LOG_EPS = 1e-12
-
-
-def held_out_split(
-    num_items: int, fraction: float, seed: int, labels: Sequence[int] | np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``range(num_items)`` of a TRAINING set into (train_idx, holdout_idx), both sorted.
-
-    ``fraction`` of the items (rounded up) are held out; ``labels`` (single-label class indices)
-    makes the split stratified. Never call it on a test set: the held-out part fits the fusion.
-    """
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
-    if num_items < 2:
-        raise ValueError(f"need at least 2 items to hold some out, got {num_items}")
-    train, holdout = train_test_split(
-        np.arange(num_items), test_size=fraction, random_state=seed, shuffle=True, stratify=labels
-    )
-    return np.sort(train), np.sort(holdout)
 
 
 def _check_scores(scores: Sequence[np.ndarray], what: str) -> list[np.ndarray]:

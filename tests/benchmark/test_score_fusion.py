@@ -10,7 +10,6 @@ from benchmark.score_fusion import (
     FittedFusion,
     fit_score_fusion,
     fusion_metric,
-    held_out_split,
     simplex_grid,
 )
 
@@ -141,18 +140,3 @@ def test_simplex_grid_resolution():
     np.testing.assert_allclose(grid.sum(axis=1), 1.0)
     assert grid.min() == 0.0 and grid.max() == 1.0
     assert len(simplex_grid(2, 20)) == 21
-
-
-def test_held_out_split_is_a_deterministic_partition():
-    train, holdout = held_out_split(100, 0.2, seed=7)
-    assert len(holdout) == 20 and len(train) == 80
-    assert set(train).isdisjoint(holdout) and set(train) | set(holdout) == set(range(100))
-    assert np.array_equal(holdout, np.sort(holdout))
-    again = held_out_split(100, 0.2, seed=7)
-    assert np.array_equal(again[1], holdout)
-    assert not np.array_equal(held_out_split(100, 0.2, seed=8)[1], holdout)
-    labels = np.repeat(np.arange(4), 25)
-    _, stratified = held_out_split(100, 0.2, seed=7, labels=labels)
-    assert np.bincount(labels[stratified]).tolist() == [5, 5, 5, 5]
-    with pytest.raises(ValueError, match="fraction"):
-        held_out_split(100, 1.0, seed=0)
