@@ -2,9 +2,9 @@
 
 A fusion is fitted on scores of a held-out part carved out of the TRAINING set (a run's
 ``holdout_fraction``, :func:`datamodules.holdout.hold_out`): the streams are trained on the rest,
-score the held-out videos, and the fusion learns from those scores only. ``fit_score_fusion`` takes validation arrays and nothing
-else, so test scores cannot leak into the fitted weights or C; the returned :class:`FittedFusion`
-is immutable and only applies what was fitted.
+score the held-out videos, and the fusion learns from those scores only. ``fit_score_fusion``
+takes validation arrays and nothing else, so test scores cannot leak into the fitted weights or C;
+the returned :class:`FittedFusion` is immutable and only applies what was fitted.
 
 Methods (input scores: per stream an (N, K) array of softmax scores, or of per-class sigmoid
 scores for multi-label data):

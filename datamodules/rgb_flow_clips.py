@@ -169,38 +169,10 @@ class RgbFlowDataModule(VideoDataModule):
     """A :class:`VideoDataModule` of two-stream clips; the flow is read from ``flow_root``
     (default ``<root>/flow``, as written by ``stbench flow``)."""
 
-    def __init__(
-        self,
-        dataset: str,
-        num_segments: int,
-        batch_size: int,
-        input_size: int,
-        input_norm: InputNorm,
-        flow_length: int,
-        seed: int = 0,
-        root: str | Path | None = None,
-        split: str = "default",
-        num_workers: int = 2,
-        progress: bool = True,
-        on_bad_video: str = "fail",
-        flow_root: str | Path | None = None,
-        holdout_fraction: float = 0.0,
-    ) -> None:
-        super().__init__(
-            dataset,
-            num_segments,
-            batch_size,
-            input_size,
-            input_norm,
-            seed=seed,
-            root=root,
-            split=split,
-            num_workers=num_workers,
-            progress=progress,
-            on_bad_video=on_bad_video,
-            flow_root=flow_root,
-            holdout_fraction=holdout_fraction,
-        )
+    def __init__(self, *args: Any, flow_length: int, **kwargs: Any) -> None:
+        """The arguments of :class:`VideoDataModule`, plus ``flow_length``: the flow pairs centred
+        on each sampled frame."""
+        super().__init__(*args, **kwargs)
         self.flow_length = flow_length
 
     def setup(self, stage: str | None = None) -> None:
