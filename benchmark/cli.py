@@ -1,4 +1,4 @@
-"""Command line: ``stbench run | benchmark | generate`` (also ``python -m benchmark``)."""
+"""Command line: ``stbench <command>`` (also ``python -m benchmark``); ``stbench --help`` lists the commands."""
 from __future__ import annotations
 
 import argparse
