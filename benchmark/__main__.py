@@ -1,5 +1,5 @@
 import sys
 
-from benchmark.cli import main
+from benchmark.cli.main import main
 
 sys.exit(main())

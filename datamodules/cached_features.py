@@ -1,6 +1,6 @@
 """Training from a feature cache: backbone output maps stored once, served from numpy memmaps.
 
-On-disk format of one cache folder (written by ``benchmark.feature_cache``):
+On-disk format of one cache folder (written by ``benchmark.run.feature_cache``):
 
 * ``<split>.npy`` — float16 ``(views, N, T, C, h, w)``: the backbone map of every sampled frame;
   ``train`` holds ``min(cached_views, epochs)`` views per video, ``val`` and ``test`` their one test view;

@@ -5,7 +5,7 @@ Used where only the model's shape matters (complexity counts); loading a dataset
 """
 from __future__ import annotations
 
-from datamodules.synthetic import CLASS_NAMES as _SYNTHETIC_CLASS_NAMES
+from datamodules.synthetic.generate import CLASS_NAMES as _SYNTHETIC_CLASS_NAMES
 
 NUM_CLASSES: dict[str, int] = {
     "jester": 27,

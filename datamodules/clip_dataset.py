@@ -9,9 +9,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
 from datamodules.augment import draw_train_params
-from datamodules.reader import IndexSampler, VideoReadError, read_record
+from datamodules.decoding.video import IndexSampler, VideoReadError, read_record
 from datamodules.records import VideoRecord
-from datamodules.sampling import SamplingMode, segment_indices, test_view_indices
+from datamodules.sampling.segments import SamplingMode, segment_indices, test_view_indices
 
 
 def clip_seed(seed: int, epoch: int, index: int) -> int:

@@ -12,12 +12,12 @@ from backbones.base import InputNorm
 from datamodules.augment import augment_batch
 from datamodules.clip_dataset import ClipDataset, collate_clips, epoch_keyed_loader
 from datamodules.datasets import DatasetSplits, get_dataset
-from datamodules.flow import DEFAULT_BOUND
-from datamodules.flow_augment import augment_flow_batch
-from datamodules.flow_records import FlowStackReader, default_flow_root, flow_splits
-from datamodules.holdout import hold_out
-from datamodules.reader import read_record
-from datamodules.video_index import annotation_files, apply_index, load_index
+from datamodules.flow.extract import DEFAULT_BOUND
+from datamodules.flow.augment import augment_flow_batch
+from datamodules.flow.records import FlowStackReader, default_flow_root, flow_splits
+from datamodules.sampling.holdout import hold_out
+from datamodules.decoding.video import read_record
+from datamodules.decoding.index import annotation_files, apply_index, load_index
 
 
 class VideoDataModule(pl.LightningDataModule):

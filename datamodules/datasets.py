@@ -57,8 +57,8 @@ class DatasetSpec:
 
 
 def _load_synthetic(root: Path | None, split: str, progress: bool) -> DatasetSplits:
-    from datamodules import synthetic
-    from datamodules.jester_format import read_label_names, read_labelled_split
+    from datamodules.synthetic import generate as synthetic
+    from datamodules.annotations.jester_format import read_label_names, read_labelled_split
 
     if split not in ("default", ""):
         raise ValueError(f"the synthetic dataset has one split ('default'), got {split!r}")
@@ -80,7 +80,7 @@ def _load_synthetic(root: Path | None, split: str, progress: bool) -> DatasetSpl
 
 
 def _synthetic_spec() -> DatasetSpec:
-    from datamodules import synthetic
+    from datamodules.synthetic import generate as synthetic
 
     return DatasetSpec(
         name="synthetic",

@@ -1,11 +1,11 @@
 """Two-stream clips of the deep fusion network: T RGB frames and a stack of L flow pairs centred on each.
 
-Frames: :func:`datamodules.interval_sampling.deep_fusion_indices` (random start and interval in
+Frames: :func:`datamodules.sampling.intervals.deep_fusion_indices` (random start and interval in
 training, the evenly spaced interval at test), drawn from the clip's own (seed, epoch, index)
 generator like every :class:`ClipDataset` draw.
 
 Flow stack of frame i (0-based; pair j is the flow from frame j to frame j + 1, see
-:mod:`datamodules.flow_reader`): pairs ``i - L//2 .. i - L//2 + L - 1``. For even L these are the
+:mod:`datamodules.flow.reader`): pairs ``i - L//2 .. i - L//2 + L - 1``. For even L these are the
 L/2 pairs before frame i and the L/2 after it (i - L/2 .. i + L/2 - 1, spanning frames
 i - L/2 .. i + L/2); an odd L has one more pair after the frame than before it. Pair indices
 outside [0, num_pairs - 1] are clamped to the nearest end, so stacks at the first and last frames
@@ -14,7 +14,7 @@ repeat their end pair; ``num_pairs`` is the flow folder's own count (``flow.json
 Both streams are read at the RGB frames' size (flow images extracted at another size are resized
 to it; their values stay in the extraction's pixels), so one crop box and one flip, drawn once per
 clip, apply to both on the device: the flip mirrors both images and negates the flow's x channels
-(:func:`datamodules.flow_augment.flow_to_input`). A clip's ``frames`` is a dict: ``rgb`` uint8
+(:func:`datamodules.flow.augment.flow_to_input`). A clip's ``frames`` is a dict: ``rgb`` uint8
 (T, H, W, 3) and ``flow`` uint8 (T·L, H, W, 2), after the batch transform ``rgb`` float
 (B, T, 3, S, S) and ``flow`` float (B, T, 2L, S, S).
 """
@@ -34,14 +34,14 @@ from datamodules.clip_dataset import (
     collate_clips,
 )
 from datamodules.datamodule import VideoDataModule
-from datamodules.flow import flow_folder
-from datamodules.flow_augment import augment_flow_batch
-from datamodules.flow_reader import read_flow_stack
-from datamodules.flow_records import flow_splits
-from datamodules.interval_sampling import deep_fusion_indices
-from datamodules.reader import IndexSampler, read_record
+from datamodules.flow.extract import flow_folder
+from datamodules.flow.augment import augment_flow_batch
+from datamodules.flow.reader import read_flow_stack
+from datamodules.flow.records import flow_splits
+from datamodules.sampling.intervals import deep_fusion_indices
+from datamodules.decoding.video import IndexSampler, read_record
 from datamodules.records import VideoRecord
-from datamodules.sampling import SamplingMode
+from datamodules.sampling.segments import SamplingMode
 
 STREAMS = ("rgb", "flow")
 

@@ -18,7 +18,7 @@ import av
 import cv2
 import numpy as np
 
-from datamodules.synthetic import SyntheticConfig, encode_mp4, ensure_synthetic
+from datamodules.synthetic.generate import SyntheticConfig, encode_mp4, ensure_synthetic
 
 #: 10 classes × (3 train, 1 validation, 1 test) clips of 16–20 frames at 64×64: seconds to generate.
 TINY = SyntheticConfig(seed=3, clips_per_class=5, min_frames=16, max_frames=20, sizes=(64,))

@@ -12,7 +12,7 @@
   line ends are accepted;
 * a non-finite training loss stops the run with NonFiniteLossError and a ``failed`` row;
 * a writer SIGKILLed during a leaderboard write leaves whole rows only (that a killed run is
-  resumed by a re-run is tests/benchmark/test_sweep.py's SIGKILL test);
+  resumed by a re-run is tests/benchmark/run/test_sweep.py's SIGKILL test);
 * under DDP a failure on one process ends the whole run promptly.
 """
 from __future__ import annotations
@@ -29,15 +29,15 @@ import pandas as pd
 import pytest
 import torch
 
-from benchmark.config import RunConfig, resolve_config
-from benchmark.module import NonFiniteLossError, VideoClassifier
-from benchmark.results import read_leaderboard, upsert_rows
-from benchmark.runner import RunOptions, run
+from benchmark.run.config import RunConfig, resolve_config
+from benchmark.run.module import NonFiniteLossError, VideoClassifier
+from benchmark.results.leaderboard import read_leaderboard, upsert_rows
+from benchmark.run.runner import RunOptions, run
 from datamodules.clip_dataset import ClipDataset
 from datamodules.datasets import get_dataset
-from datamodules.reader import VideoReadError, read_record
+from datamodules.decoding.video import VideoReadError, read_record
 from datamodules.records import AnnotationError
-from datamodules.sampling import segment_indices
+from datamodules.sampling.segments import segment_indices
 from tests import faults
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -284,7 +284,7 @@ def test_a_nan_loss_stops_the_run_with_a_failed_row(dataset, tmp_path, monkeypat
 WRITER = textwrap.dedent(
     """
     import os, sys, time
-    from benchmark import results
+    from benchmark.results.leaderboard import leaderboard as results
 
     board, pause_at = sys.argv[1], int(sys.argv[2])
     real_fsync, writes = os.fsync, []

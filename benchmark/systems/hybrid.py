@@ -9,7 +9,7 @@ segment) of the training part, the held-out part and the test set. On those:
   from ``lambda_grid`` by the held-out metric (:func:`select_lambdas` never sees the test set);
   the same net with λ2 = λ3 = 0, NN early fusion and NN late fusion are the baselines;
 * the hybrid prediction is the weighted sum of the regularised net's and the two LSTMs' scores,
-  the weights fitted on the held-out scores (:func:`benchmark.score_fusion.fit_score_fusion`).
+  the weights fitted on the held-out scores (:func:`benchmark.systems.score_fusion.fit_score_fusion`).
 
 Every component (and each CNN's own test scores) becomes one leaderboard row with
 ``system = "hybrid"`` and ``head`` = the component's name. Features are standardised per
@@ -20,7 +20,7 @@ The published features are the 4096-d first FC layer of each CNN; here they are 
 pooled maps (C = 128 for ``smallcnn``, 512 for ``vgg16``), which the harness's backbones expose
 for every architecture.
 
-Distributed training: the streams' :func:`benchmark.runner.run` may use DDP options; every
+Distributed training: the streams' :func:`benchmark.run.runner.run` may use DDP options; every
 process takes part in both stream trainings, then only the global rank 0 (the process that gets
 a row back) extracts features, fits the LSTMs and fusion nets in one process and writes rows.
 """
@@ -38,10 +38,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from benchmark.config import RunConfig
-from benchmark.results import finished_run_ids, upsert_rows
-from benchmark.runner import RunOptions, _config_columns, run
-from benchmark.score_fusion import fit_score_fusion, fusion_metric
+from benchmark.run.config import RunConfig
+from benchmark.results.leaderboard import finished_run_ids, upsert_rows
+from benchmark.run.runner import RunOptions, _config_columns, run
+from benchmark.systems.score_fusion import fit_score_fusion, fusion_metric
 from benchmark.systems.metrics import score_metrics
 from benchmark.systems.streams import (
     StreamOutputs,

@@ -23,15 +23,15 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities import CombinedLoader
 from torch import nn
 
-from benchmark.config import RunConfig
-from benchmark.module import NonFiniteLossError, VideoClassifier, input_channels
-from benchmark.network import VideoNet
-from benchmark.optim import parameter_groups
-from benchmark.results import upsert_rows
-from benchmark.runner import RunOptions, _config_columns, build_trainer, make_datamodule
+from benchmark.run.config import RunConfig
+from benchmark.run.module import NonFiniteLossError, VideoClassifier, input_channels
+from benchmark.run.network import VideoNet
+from benchmark.run.optim import parameter_groups
+from benchmark.results.leaderboard import upsert_rows
+from benchmark.run.runner import RunOptions, _config_columns, build_trainer, make_datamodule
 from benchmark.systems.metrics import score_metrics
 from benchmark.systems.streams import stream_outputs
-from benchmark.throughput import TrainThroughput
+from benchmark.run.throughput import TrainThroughput
 from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import get_dataset
 

@@ -14,9 +14,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from benchmark.config import RunConfig
-from benchmark.module import VideoClassifier
-from benchmark.runner import RunOptions, make_datamodule
+from benchmark.run.config import RunConfig
+from benchmark.run.module import VideoClassifier
+from benchmark.run.runner import RunOptions, make_datamodule
 
 Part = Literal["train", "val", "test"]
 

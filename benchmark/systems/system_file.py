@@ -12,7 +12,7 @@
     temporal: {modality: flow, head: tsn, flow_length: 5}
     fusion: [average, weighted_average, linear_svm]
 
-Unset RunConfig fields come from the dataset's protocol (:func:`benchmark.config.resolve_config`).
+Unset RunConfig fields come from the dataset's protocol (:func:`benchmark.run.config.resolve_config`).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from benchmark.config import RunConfig, resolve_config
+from benchmark.run.config import RunConfig, resolve_config
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The two streams are ordinary single-stream runs (same dataset, split and seed, a
 ``holdout_fraction`` of each training class held out). Each scores the held-out videos and the
-test videos; a fusion (average, weighted average, linear SVM; :mod:`benchmark.score_fusion`) is
+test videos; a fusion (average, weighted average, linear SVM; :mod:`benchmark.systems.score_fusion`) is
 fitted on the held-out scores only and applied to the test scores. A test video that either
 stream could not read is counted in ``n_test_failed`` and left out of the fused figures.
 """
@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.config import RunConfig
-from benchmark.results import finished_run_ids, upsert_rows
-from benchmark.runner import RunOptions, _config_columns, run
-from benchmark.score_fusion import fit_score_fusion
+from benchmark.run.config import RunConfig
+from benchmark.results.leaderboard import finished_run_ids, upsert_rows
+from benchmark.run.runner import RunOptions, _config_columns, run
+from benchmark.systems.score_fusion import fit_score_fusion
 from benchmark.systems.metrics import score_metrics
 from benchmark.systems.streams import StreamOutputs, stream_outputs
 from datamodules.datasets import get_dataset

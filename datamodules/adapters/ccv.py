@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from datamodules.adapters._lines import (
+from datamodules.annotations.lines import (
     check_disjoint,
     check_split,
     find_annotations,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from datamodules.adapters._lines import check_split, iter_lines, read_names, source
+from datamodules.annotations.lines import check_split, iter_lines, read_names, source
 from datamodules.datasets import DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from datamodules.adapters._lines import check_disjoint, check_split, find_annotations
+from datamodules.annotations.lines import check_disjoint, check_split, find_annotations
 from datamodules.datasets import DatasetSplits
-from datamodules.jester_format import read_label_names, read_labelled_split
+from datamodules.annotations.jester_format import read_label_names, read_labelled_split
 from datamodules.records import VideoRecord
 
 SPLITS: tuple[str, ...] = ("default",)

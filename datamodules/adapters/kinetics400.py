@@ -19,7 +19,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from datamodules.adapters._lines import (
+from datamodules.annotations.lines import (
     check_disjoint,
     check_split,
     find_annotations,

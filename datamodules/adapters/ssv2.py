@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from datamodules.adapters._json import iter_array, iter_object
-from datamodules.adapters._lines import (
+from datamodules.annotations.json_file import iter_array, iter_object
+from datamodules.annotations.lines import (
     check_disjoint,
     check_split,
     find_annotations,

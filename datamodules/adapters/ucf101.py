@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from datamodules.adapters._lines import (
+from datamodules.annotations.lines import (
     check_split,
     find_annotations,
     iter_lines,

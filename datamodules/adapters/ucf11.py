@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from datamodules.adapters._lines import find_annotations, iter_lines, source
-from datamodules.adapters._random_split import random_seed, stratified_split
+from datamodules.annotations.lines import find_annotations, iter_lines, source
+from datamodules.annotations.random_split import random_seed, stratified_split
 from datamodules.datasets import DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
 

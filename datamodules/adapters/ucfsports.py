@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from datamodules.adapters._random_split import random_seed, stratified_split
+from datamodules.annotations.random_split import random_seed, stratified_split
 from datamodules.datasets import DatasetSplits
 from datamodules.records import VideoRecord
 

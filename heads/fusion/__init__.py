@@ -1,7 +1,7 @@
 """Fusion models of the two-stream, hybrid (LSTM + regularised feature fusion) and deep-fusion systems.
 
 Not spatiotemporal heads: they take several streams (features or frames), so they are not in
-``heads.HEADS``. Score-level fusion of trained streams lives in ``benchmark.score_fusion``.
+``heads.HEADS``. Score-level fusion of trained streams lives in ``benchmark.systems.score_fusion``.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Spatiotemporal deep fusion network: conv-level two-stream fusion, then layer-normalised LSTMs.
 
 Per video, T time steps; at each step the spatial backbone sees one RGB frame and the temporal
-backbone a stack of 2L flow channels centred on it (frame choice: ``datamodules.interval_sampling``).
+backbone a stack of 2L flow channels centred on it (frame choice: ``datamodules.sampling.intervals``).
 
     rgb (B, T, 3, H, W) ──spatial──▶ (B, T, C, h, w) ┐
                                                       ├─ concat channels (B, T, 2C, h, w)
@@ -30,7 +30,7 @@ at 224 px, so FC6 has VGG's own 25,088 × 4,096 shape):
   default a Linear(K → K) maps the last state to logits (``classifier=False``: logits = h_T);
 * the two seq2seq outputs are merged by concatenation (2K inputs to the last LSTM).
 
-MAC counting (``benchmark.complexity``): every op is counted, the layer normalisations of the LSTMs
+MAC counting (``benchmark.run.complexity``): every op is counted, the layer normalisations of the LSTMs
 (three per step) by the convention stated there.
 """
 from __future__ import annotations

@@ -15,7 +15,7 @@ A plain module with a Python loop over time steps (no TorchScript, no fused kern
 sequence to sequence (``outputs``, one h_t per step) and sequence to one (``outputs[:, -1]``,
 which equals the returned final h).
 
-MAC counting (``benchmark.complexity``): with ``layer_norm=False`` a step counts 4H(I + H) + 12H
+MAC counting (``benchmark.run.complexity``): with ``layer_norm=False`` a step counts 4H(I + H) + 12H
 (one bias vector, unlike ``nn.LSTM``'s two: 16H); layer normalisation adds, per step,
 2·(6·4H + 1) for the gate normalisations (gain only) and 7H + 1 for the cell's (gain and shift).
 """

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datamodules.synthetic import SyntheticConfig, encode_mp4, ensure_synthetic
+from datamodules.synthetic.generate import SyntheticConfig, encode_mp4, ensure_synthetic
 
 TINY = SyntheticConfig(seed=3, clips_per_class=5, min_frames=16, max_frames=20, sizes=(64,))
 

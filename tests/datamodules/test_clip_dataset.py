@@ -47,16 +47,16 @@ def test_training_order_depends_on_seed_and_epoch_only():
 import torch  # noqa: E402
 
 from datamodules.clip_dataset import ClipDataset, collate_clips  # noqa: E402
-from datamodules.reader import VideoReadError  # noqa: E402
+from datamodules.decoding.video import VideoReadError  # noqa: E402
 from datamodules.records import VideoRecord  # noqa: E402
-from datamodules.sampling import test_view_indices as view_indices  # noqa: E402
+from datamodules.sampling.segments import test_view_indices as view_indices  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def two_videos(tmp_path_factory):
     import numpy as np
 
-    from datamodules.synthetic import encode_mp4
+    from datamodules.synthetic.generate import encode_mp4
 
     folder = tmp_path_factory.mktemp("clips")
     paths = []

@@ -8,9 +8,9 @@ import torch
 
 from backbones import TORCHVISION_NORM
 from datamodules.clip_dataset import clip_seed
-from datamodules.flow import FLOW_JSON
-from datamodules.interval_sampling import deep_fusion_indices
-from datamodules.reader import VideoReadError
+from datamodules.flow.extract import FLOW_JSON
+from datamodules.sampling.intervals import deep_fusion_indices
+from datamodules.decoding.video import VideoReadError
 from datamodules.records import VideoRecord
 from datamodules.rgb_flow_clips import RgbFlowClipDataset, centred_pairs, collate_two_stream, transform_two_stream
 

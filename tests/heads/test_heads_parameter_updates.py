@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from benchmark.network import VideoNet
-from benchmark.optim import parameter_groups
+from benchmark.run.network import VideoNet
+from benchmark.run.optim import parameter_groups
 from heads import HEADS
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmark.network import VideoNet
+from benchmark.run.network import VideoNet
 from heads import HEADS, build_head
 
 K = 7

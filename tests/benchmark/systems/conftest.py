@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from datamodules.datasets import get_dataset
-from datamodules.flow import extract_dataset_flow
+from datamodules.flow.extract import extract_dataset_flow
 
 
 @pytest.fixture(scope="session")

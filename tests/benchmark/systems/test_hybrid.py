@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.config import resolve_config
-from benchmark.results import read_leaderboard
-from benchmark.runner import RunOptions
+from benchmark.run.config import resolve_config
+from benchmark.results.leaderboard import read_leaderboard
+from benchmark.run.runner import RunOptions
 from benchmark.systems import hybrid
 from benchmark.systems.hybrid import (
     COMPONENTS,
@@ -19,9 +19,9 @@ from benchmark.systems.hybrid import (
     select_lambdas,
     standardize,
 )
-from benchmark.systems.hybrid_cli import load_hybrid_file
+from benchmark.cli.hybrid import load_hybrid_file
 from datamodules.datasets import get_dataset
-from datamodules.holdout import hold_out
+from datamodules.sampling.holdout import hold_out
 
 ROOT = Path(__file__).resolve().parents[3]
 TINY_SETTINGS = HybridSettings(

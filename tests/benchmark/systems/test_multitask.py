@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 import torch
 
-from benchmark.config import resolve_config
-from benchmark.runner import RunOptions
+from benchmark.run.config import resolve_config
+from benchmark.run.runner import RunOptions
 from benchmark.systems import multitask
 from benchmark.systems.multitask import MultiTaskClassifier, check_tasks, run_multitask
 
@@ -63,7 +63,7 @@ def test_joint_training_then_one_row_per_dataset(ucf101_tiny_root, tiny_syntheti
 
 
 def test_cli_names_each_task_as_dataset_split_and_root():
-    from benchmark.cli import build_parser
+    from benchmark.cli.main import build_parser
 
     args = build_parser().parse_args(["multitask", "--task", "ucf101:1:/data/ucf", "--task", "hmdb51:2", "--head", "tsn"])
     assert args.task == [("ucf101", "1", "/data/ucf"), ("hmdb51", "2", None)]

@@ -4,8 +4,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmark.config import resolve_config
-from benchmark.runner import RunOptions
+from benchmark.run.config import resolve_config
+from benchmark.run.runner import RunOptions
 from benchmark.systems import two_stream
 from benchmark.systems.system_file import load_system_file
 from benchmark.systems.two_stream import check_streams, run_two_stream

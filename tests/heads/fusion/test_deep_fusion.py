@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from backbones import build_backbone
-from benchmark.complexity import mac_analysis
+from benchmark.run.complexity import mac_analysis
 from heads.fusion.deep_fusion import DeepFusionNet
 
 B, T, K, SIDE, L = 2, 4, 5, 64, 4

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmark.complexity import mac_analysis
+from benchmark.run.complexity import mac_analysis
 from heads.fusion import feature_fusion
 from heads.fusion.feature_fusion import (
     EarlyFusionNet,

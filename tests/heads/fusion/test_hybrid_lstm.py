@@ -3,12 +3,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmark.complexity import mac_analysis
+from benchmark.run.complexity import mac_analysis
 from heads.fusion.hybrid_lstm import StreamLSTM
 
 
 def lstm_token_macs(n_in: int, hidden: int) -> int:
-    """benchmark/complexity.py's LSTM convention per token: 4H(I + H) + 16H."""
+    """benchmark/run/complexity.py's LSTM convention per token: 4H(I + H) + 16H."""
     return 4 * hidden * (n_in + hidden) + 16 * hidden
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from datamodules.interval_sampling import deep_fusion_indices
+from datamodules.sampling.intervals import deep_fusion_indices
 
 
 def intervals_of(indices: list[int]) -> set[int]:

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from benchmark.complexity import mac_analysis
+from benchmark.run.complexity import mac_analysis
 from heads.fusion.layernorm_lstm import LayerNormLSTM, LayerNormLSTMCell
 
 I, H = 5, 4
@@ -99,6 +99,6 @@ def test_mac_count_with_and_without_layer_norm():
     # per token: W_ih, W_hh dot products; ih + hh and + b (4H each); c = f⊙c + i⊙g (3H); o ⊙ tanh c (H)
     assert macs == steps * (4 * H * (I + H) + 4 * H + 4 * H + 3 * H + H)
     # each step adds two gate normalisations over 4H with a gain (6·4H + 1) and the cell's over H
-    # with gain and shift (7H + 1): the convention of benchmark/complexity.py
+    # with gain and shift (7H + 1): the convention of benchmark/run/complexity.py
     counted = mac_analysis(LayerNormLSTM(I, H).eval(), (torch.zeros(1, steps, I),)).total()
     assert counted == macs + steps * (2 * (6 * 4 * H + 1) + 7 * H + 1)

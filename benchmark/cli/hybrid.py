@@ -1,0 +1,91 @@
+"""``stbench hybrid FILE``: both streams of every dataset and split (trained or reused), then the
+hybrid framework's components, one leaderboard row each.
+
+FILE is a system file (:mod:`benchmark.systems.system_file`) with ``system: hybrid``; its
+``settings`` mapping holds :class:`~benchmark.systems.hybrid.HybridSettings` fields over a
+``preset`` (``paper``, the default, or ``synthetic``). One file may cover several datasets: then
+``splits`` maps each dataset to its splits and ``shared`` leaves ``dataset`` out::
+
+    splits: {ucf101: ["1", "2", "3"], ccv: [default]}
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmark.systems.system_file import (
+    StreamPair,
+    SystemFile,
+    _stream,
+    load_system_file,
+)
+
+SUMMARY_COLUMNS = ["dataset", "split", "head", "modality", "top1", "map", "zero_row_fraction", "n_test_evaluated"]
+
+
+def load_hybrid_file(path: str | Path) -> list[SystemFile]:
+    """The system file's systems: one, or one per dataset when ``splits`` is a mapping."""
+    path = Path(path)
+    document = yaml.safe_load(path.read_text())
+    if not isinstance(document, dict) or not isinstance(document.get("splits"), dict):
+        return [load_system_file(path)]
+    required = {"system", "spatial", "temporal"}
+    if not required <= set(document):
+        raise ValueError(f"{path}: a system file needs {sorted(required)}")
+    shared: dict[str, Any] = document.get("shared") or {}
+    if "dataset" in shared:
+        raise ValueError(f"{path}: 'splits' maps datasets to splits, so 'shared' must not name a dataset")
+    systems = []
+    for dataset, splits in document["splits"].items():
+        common = {**shared, "dataset": dataset}
+        pairs = tuple(
+            StreamPair(
+                str(split),
+                _stream(path, common, document["spatial"], str(split)),
+                _stream(path, common, document["temporal"], str(split)),
+            )
+            for split in (splits if isinstance(splits, list) else [splits])
+        )
+        name = f"{document.get('name', path.stem)}:{dataset}"
+        systems.append(SystemFile(name, document["system"], pairs, (), document.get("settings") or {}))
+    return systems
+
+
+def command_hybrid(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from benchmark.cli.main import _options
+    from benchmark.systems.hybrid import HybridSettings, run_hybrid
+
+    systems = load_hybrid_file(args.file)
+    wrong = sorted({s.system for s in systems} - {"hybrid"})
+    if wrong:
+        raise SystemExit(f"{args.file} describes a {wrong[0]!r} system, not hybrid")
+    options = _options(args)
+    rows = []
+    for system in systems:
+        settings = HybridSettings.from_dict(system.settings)
+        for pair in system.pairs:
+            print(f"[hybrid] {system.name}: split {pair.split}", flush=True)
+            rows += run_hybrid(pair.spatial, pair.temporal, options, settings)
+    if rows:  # global rank 0 only
+        table = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        print(f"\nleaderboard: {(Path(options.results_dir) / 'leaderboard.csv').resolve()}")
+    return 0
+
+
+def add_hybrid_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``hybrid`` subcommand and its handler."""
+    from benchmark.cli.main import _add_how_arguments
+
+    parser = subparsers.add_parser(
+        "hybrid",
+        help="per-stream LSTMs + regularised feature fusion of an RGB and a flow stream (fitted on held-out videos)",
+    )
+    parser.add_argument("file", help="a system file with system: hybrid, e.g. configs/hybrid_synthetic.yaml")
+    _add_how_arguments(parser)
+    parser.set_defaults(handler=command_hybrid)

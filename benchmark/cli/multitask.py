@@ -1,0 +1,42 @@
+"""``stbench multitask --task ucf101:1:ROOT --task hmdb51:1:ROOT``: one network trained on several datasets."""
+from __future__ import annotations
+
+import argparse
+
+
+def _task(value: str) -> tuple[str, str, str | None]:
+    dataset, _, rest = value.partition(":")
+    split, _, root = rest.partition(":")
+    if not dataset or not split:
+        raise argparse.ArgumentTypeError(f"expected DATASET:SPLIT[:ROOT], got {value!r}")
+    return dataset, split, root or None
+
+
+def command_multitask(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from benchmark.cli.main import _config, _options
+    from benchmark.systems.multitask import run_multitask
+
+    configs, roots = [], {}
+    for dataset, split, root in args.task:
+        args.dataset, args.split = dataset, split
+        configs.append(_config(args, args.head))
+        roots[dataset] = root
+    rows = run_multitask(configs, roots, _options(args))
+    if rows:
+        print(pd.DataFrame(rows)[["dataset", "split", "top1", "top5", "n_test_evaluated", "n_test_expected"]].to_string(index=False))
+    return 0
+
+
+def add_multitask_parser(subparsers: argparse._SubParsersAction) -> None:
+    from benchmark.cli.main import _add_run_arguments
+    from heads import HEADS
+
+    parser = subparsers.add_parser(
+        "multitask", help="one network, a classifier per dataset, losses summed (e.g. UCF-101 + HMDB-51)"
+    )
+    parser.add_argument("--task", type=_task, action="append", required=True, metavar="DATASET:SPLIT[:ROOT]")
+    parser.add_argument("--head", default="tsn", choices=list(HEADS))
+    _add_run_arguments(parser, dataset=False)
+    parser.set_defaults(handler=command_multitask)

@@ -1,0 +1,70 @@
+"""``stbench prepare``: probe every video of a dataset, write the frame-count index and a report."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+MAX_LISTED = 20  # problems printed on the terminal; the report lists them all
+
+
+def command_prepare(args: argparse.Namespace) -> int:
+    """Exit 0 when any video is usable (even with problems), 2 when none is or the annotations fail to load."""
+    import pandas as pd
+
+    from benchmark.report.prepare import SPLIT_HEADER, prepare_dataset, split_rows
+    from datamodules.records import AnnotationError
+
+    try:
+        report = prepare_dataset(
+            args.dataset,
+            args.root,
+            split=args.split,
+            workers=args.workers,
+            progress=not args.no_progress,
+            report_path=args.report,
+            cache_dir=args.cache_dir,
+        )
+    except (AnnotationError, FileNotFoundError, NotADirectoryError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    print(f"{report.dataset} (split {report.split}) at {report.root}: {report.videos} distinct videos, "
+          f"{report.usable} usable, {len(report.errors)} problems, {len(report.warnings)} warnings")  # fmt: skip
+    print(pd.DataFrame(split_rows(report), columns=SPLIT_HEADER).to_string(index=False))
+    if report.problems:
+        print()
+        for problem in report.problems[:MAX_LISTED]:
+            print(f"{problem.severity}: {problem.file}: {problem.kind}: {problem.detail} ({problem.source})")
+        if len(report.problems) > MAX_LISTED:
+            print(f"... and {len(report.problems) - MAX_LISTED} more in the report")
+    print(f"\nindex: {report.index_file}")
+    if report.report_note:
+        print(f"note: {report.report_note}")
+    print(f"report: {report.report_file}")
+    if report.exit_code:
+        print("error: no usable video found", file=sys.stderr)
+    return report.exit_code
+
+
+def add_prepare_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``prepare`` subcommand and its handler."""
+    from datamodules.datasets import DATASETS
+
+    parser = subparsers.add_parser(
+        "prepare",
+        help="check a dataset: probe every video once, cache the frame counts, report problems",
+        description="Loads the annotation files of DATASET, probes every video (missing, zero-byte, truncated or "
+        "unreadable files; videos shorter than the segment count), writes the frame-count index used by later "
+        "runs and a Markdown report. Exits 2 when no video is usable.",
+    )
+    parser.add_argument("dataset", choices=sorted(DATASETS))
+    parser.add_argument("--root", required=True, help="the dataset's folder")
+    parser.add_argument("--split", default="default", help="dataset split (e.g. 1, 2, 3 for UCF-101)")
+    parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="probing threads")
+    parser.add_argument(
+        "--report", default=None, metavar="FILE.md", help="report file (default: <root>/stbench_prepare_report.md)"
+    )
+    parser.add_argument("--cache-dir", default=None, help="index folder (default: the user cache dir, stbench/index)")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(handler=command_prepare)

@@ -1,0 +1,35 @@
+"""``stbench two-stream FILE``: train both streams of every split (or reuse them), fuse, tabulate."""
+from __future__ import annotations
+
+import argparse
+
+
+def command_two_stream(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from benchmark.cli.main import _options
+    from benchmark.systems.system_file import load_system_file
+    from benchmark.systems.two_stream import run_two_stream
+
+    system = load_system_file(args.file)
+    if system.system != "two_stream":
+        raise SystemExit(f"{args.file} describes a {system.system!r} system, not two_stream")
+    options = _options(args)
+    rows = []
+    for pair in system.pairs:
+        print(f"[two-stream] {system.name}: split {pair.split}", flush=True)
+        rows += run_two_stream(pair.spatial, pair.temporal, options, system.fusion)
+    table = pd.DataFrame(rows)[["split", "head", "top1", "map", "n_test_evaluated", "n_test_expected", "detail"]]
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+def add_two_stream_parser(subparsers: argparse._SubParsersAction) -> None:
+    from benchmark.cli.main import _add_how_arguments
+
+    parser = subparsers.add_parser(
+        "two-stream", help="spatial + temporal streams fused by their scores (fusion fitted on held-out training videos)"
+    )
+    parser.add_argument("file", help="a system file, e.g. configs/two_stream_synthetic.yaml")
+    _add_how_arguments(parser)
+    parser.set_defaults(handler=command_two_stream)

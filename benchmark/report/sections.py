@@ -1,0 +1,95 @@
+"""Report sections beyond the per-setting tables: split means, multi-stream systems, skipped videos."""
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmark.report.aggregate import FINISHED, identity_columns
+from datamodules.datasets import DATASETS, get_dataset
+
+OFFICIAL_SPLITS = ("1", "2", "3")
+SYSTEMS = ("two_stream", "hybrid", "deep_fusion", "multitask")
+
+
+def _finished(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["status"].astype(str) == FINISHED] if "status" in frame.columns else frame.iloc[0:0]
+
+
+def _percent(value: object) -> str:
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    return "–" if pd.isna(number) else f"{100 * number:.2f}"
+
+
+def _count(value: object) -> str:
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    return "–" if pd.isna(number) else str(int(number))
+
+
+def split_mean_section(frame: pd.DataFrame) -> list[str]:
+    """Top-1 per official split and their mean, for settings that ran on all three splits
+    (seeds are averaged within a split first)."""
+    rows = _finished(frame)
+    rows = rows[rows["split"].astype(str).isin(OFFICIAL_SPLITS)] if "split" in rows.columns else rows.iloc[0:0]
+    if rows.empty:
+        return []
+    keys = [c for c in identity_columns(rows) if c != "split"]
+    keys += [c for c in ("system",) if c in rows.columns and c not in keys]
+    lines = ["## Mean over the official splits", ""]
+    table = ["| " + " | ".join([*keys, "split 1", "split 2", "split 3", "mean"]) + " |",
+             "|" + "---|" * (len(keys) + 4)]  # fmt: skip
+    complete = 0
+    rows = rows.assign(_split=rows["split"].astype(str), _top1=pd.to_numeric(rows["top1"], errors="coerce"))
+    for values, group in rows.groupby(keys, dropna=False, sort=False):
+        per_split = group.groupby("_split")["_top1"].mean()
+        if set(per_split.index) != set(OFFICIAL_SPLITS):
+            continue
+        complete += 1
+        values = values if isinstance(values, tuple) else (values,)
+        cells = [str(v) for v in values] + [_percent(per_split[s]) for s in OFFICIAL_SPLITS]
+        table.append("| " + " | ".join([*cells, _percent(per_split.mean())]) + " |")
+    if not complete:
+        return [*lines, "_No setting has finished runs on all three splits yet._", ""]
+    return [*lines, "Top-1 (%) per split and the mean of the three, as the literature reports them.", "", *table, ""]
+
+
+def systems_section(frame: pd.DataFrame) -> list[str]:
+    """Rows of the multi-stream systems, with what each fusion fitted."""
+    rows = _finished(frame)
+    if "system" not in rows.columns:
+        return []
+    rows = rows[rows["system"].astype(str).isin(SYSTEMS)]
+    if rows.empty:
+        return []
+    lines = ["## Multi-stream systems", "",
+             "Fusion weights, SVMs and regularisation strengths were fitted on a held-out part of each training "
+             "set, never on the test set.", "",
+             "| dataset | split | system | component | modality | top-1 (%) | mAP (%) | test videos | fitted |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for _, row in rows.iterrows():
+        detail = "" if pd.isna(row.get("detail")) else str(row.get("detail"))
+        lines.append(
+            f"| {row['dataset']} | {row['split']} | {row['system']} | {row['head']} | {row['modality']} | "
+            f"{_percent(row['top1'])} | {_percent(row['map'])} | {_count(row['n_test_evaluated'])}/{_count(row['n_test_expected'])} | "
+            f"{detail} |"
+        )
+    return [*lines, ""]
+
+
+def data_notes_section(frame: pd.DataFrame) -> list[str]:
+    """Skipped or unreadable videos per run, and how multi-label test sets are scored."""
+    rows = _finished(frame)
+    notes = []
+    for column, what in (("n_test_failed", "unreadable test videos"), ("n_train_skipped", "skipped training videos")):
+        if column in rows.columns:
+            bad = rows[pd.to_numeric(rows[column], errors="coerce").fillna(0) > 0]
+            for _, row in bad.iterrows():
+                notes.append(
+                    f"- run `{row['run_id']}` ({row['dataset']}, {row['head']}): {int(row[column])} {what}, "
+                    f"listed in `results/runs/{row['run_id']}/bad_videos.csv`"
+                )
+    for dataset in sorted(set(rows["dataset"].astype(str))) if "dataset" in rows.columns else []:
+        if dataset in DATASETS and get_dataset(dataset).multi_label:
+            notes.append(
+                f"- {dataset} is multi-label and scored by mAP over classes; test videos with no label stay in "
+                "the test set as all-negative rows (negatives for every class)."
+            )
+    return ["## Data notes", "", *notes, ""] if notes else []

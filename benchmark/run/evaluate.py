@@ -1,0 +1,29 @@
+"""Test a saved checkpoint again, on any number of processes, counting every test video once."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from benchmark.run.config import RunConfig
+from benchmark.results.confusion import save_confusion
+from benchmark.run.module import VideoClassifier
+from benchmark.run.runner import RunOptions, build_trainer, make_datamodule
+
+
+def evaluate_checkpoint(checkpoint: str | Path, options: RunOptions, out: str | Path | None = None) -> torch.Tensor | None:
+    """The test confusion matrix of ``checkpoint`` (global rank 0; None elsewhere), saved to ``out`` if given."""
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    hyper = saved["hyper_parameters"]
+    config = RunConfig.from_dict(hyper["config"])
+    model = VideoClassifier.load_from_checkpoint(checkpoint, map_location="cpu", config=config)
+    datamodule = make_datamodule(config, options, model)
+    trainer = build_trainer(config, options, callbacks=[], logger=False)
+    trainer.test(model, datamodule=datamodule, verbose=False)
+    if not trainer.is_global_zero:
+        return None
+    confusion = model.test_confusion
+    assert confusion is not None and datamodule.splits is not None
+    if out is not None:
+        save_confusion(confusion, datamodule.splits.class_names, out)
+    return confusion

@@ -1,0 +1,115 @@
+"""Sweeps: a YAML grid of runs, run cell by cell, resumable after any interruption.
+
+A sweep file::
+
+    name: synthetic_heads          # names the report
+    grid:                          # every combination of these lists is one cell
+      dataset: [synthetic]
+      backbone: [smallcnn]
+      head: [tsn, lstm]
+      segments: [8]
+      seed: [0, 1, 2]
+    settings:                      # RunConfig fields shared by every cell (else the protocol's)
+      epochs: 4
+      backbone_weights:            # a path, or one path per backbone
+        squeezenet1_1: weights/squeezenet1_1.pth
+
+Each cell's run id is the hash of its full configuration. A cell whose run id already has a
+finished leaderboard row is skipped; a cell that was interrupted resumes from its last checkpoint.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmark.run.config import RunConfig, resolve_config
+from benchmark.results.leaderboard import finished_run_ids
+
+GRID_KEYS = ("dataset", "backbone", "head", "segments", "seed")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    cells: tuple[RunConfig, ...]
+    source: str
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Parse a sweep file into its cells, in grid order (datasets, backbones, heads, segments, seeds)."""
+    path = Path(path)
+    document = yaml.safe_load(path.read_text())
+    if not isinstance(document, dict) or "grid" not in document:
+        raise ValueError(f"{path}: a sweep file needs a 'grid' mapping")
+    grid = document["grid"]
+    settings = document.get("settings") or {}
+    config_fields = {f.name for f in fields(RunConfig)}
+    unknown = (set(grid) | set(settings)) - config_fields
+    if unknown:
+        raise ValueError(f"{path}: unknown run settings {sorted(unknown)}; known: {sorted(config_fields)}")
+    overlap = set(grid) & set(settings)
+    if overlap:
+        raise ValueError(f"{path}: {sorted(overlap)} given both in 'grid' and in 'settings'")
+    axes = [key for key in GRID_KEYS if key in grid] + sorted(set(grid) - set(GRID_KEYS))
+    values = [_as_list(grid[key]) for key in axes]
+    cells = []
+    for combination in itertools.product(*values):
+        cell = dict(zip(axes, combination))
+        dataset = cell.pop("dataset", settings.get("dataset", "synthetic"))
+        values_of_cell = {**settings, **cell}
+        weights = values_of_cell.get("backbone_weights")
+        if isinstance(weights, dict):  # one weight file per backbone
+            backbone = values_of_cell.get("backbone", "smallcnn")
+            if backbone not in weights:
+                raise ValueError(f"{path}: backbone_weights names no file for backbone {backbone!r}")
+            values_of_cell["backbone_weights"] = weights[backbone]
+        cells.append(resolve_config(dataset, **values_of_cell))
+    ids = [cell.run_id for cell in cells]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{path}: the grid repeats a configuration")
+    return Sweep(str(document.get("name", path.stem)), tuple(cells), str(path))
+
+
+class SweepProgress:
+    """Cells done / left and an ETA from the cells run in this invocation."""
+
+    def __init__(self, total: int, already_done: int) -> None:
+        self.total = total
+        self.done = already_done
+        self.run_seconds: list[float] = []
+        self._started: float | None = None
+
+    def start_cell(self) -> None:
+        self._started = time.perf_counter()
+
+    def finish_cell(self) -> None:
+        if self._started is not None:
+            self.run_seconds.append(time.perf_counter() - self._started)
+        self.done += 1
+
+    def line(self, config: RunConfig) -> str:
+        left = self.total - self.done
+        if self.run_seconds:
+            eta = sum(self.run_seconds) / len(self.run_seconds) * left
+            eta_text = f"ETA {int(eta // 60)}m{int(eta % 60):02d}s"
+        else:
+            eta_text = "ETA after the first cell"
+        return (
+            f"[sweep] cell {self.done + 1}/{self.total} ({self.done} done, {left} left, {eta_text}): "
+            f"{config.head} / {config.backbone} / {config.dataset} T={config.segments} seed={config.seed} "
+            f"run {config.run_id}"
+        )
+
+
+def pending_cells(sweep: Sweep, leaderboard: str | Path) -> list[RunConfig]:
+    finished = finished_run_ids(leaderboard)
+    return [cell for cell in sweep.cells if cell.run_id not in finished]

@@ -1,0 +1,63 @@
+"""Leaderboard writes: atomic, locked, one row per run id."""
+import multiprocessing
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmark.results.leaderboard import LEADERBOARD_COLUMNS, finished_run_ids, read_leaderboard, upsert_rows
+
+
+def row(run_id: str, top1: float = 0.5, status: str = "finished") -> dict:
+    return {"run_id": run_id, "status": status, "head": "tsn", "top1": top1}
+
+
+def test_upsert_keeps_schema_order_and_replaces_same_run_id(tmp_path):
+    board = tmp_path / "leaderboard.csv"
+    upsert_rows(board, [row("a"), row("b")])
+    upsert_rows(board, [row("a", top1=0.9)])
+    table = read_leaderboard(board)
+    assert list(table.columns) == list(LEADERBOARD_COLUMNS)
+    assert sorted(table["run_id"]) == ["a", "b"]
+    assert table.set_index("run_id").loc["a", "top1"] == 0.9
+
+
+def test_a_crash_while_writing_leaves_the_old_table_and_no_temp_file(tmp_path, monkeypatch):
+    board = tmp_path / "leaderboard.csv"
+    upsert_rows(board, [row("a")])
+    before = board.read_bytes()
+
+    def exploding_to_csv(self, stream, **kwargs):
+        stream.write("run_id,status\nhalf-writ")
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", exploding_to_csv)
+    with pytest.raises(KeyboardInterrupt):
+        upsert_rows(board, [row("b")])
+    assert board.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def _append(path: str, start: int) -> None:
+    for i in range(start, start + 10):
+        upsert_rows(Path(path), [row(f"run{i}")])
+
+
+def test_concurrent_writers_lose_no_row(tmp_path):
+    board = tmp_path / "leaderboard.csv"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append, args=(str(board), start)) for start in (0, 10, 20)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    table = read_leaderboard(board)
+    assert sorted(table["run_id"]) == sorted(f"run{i}" for i in range(30))
+
+
+def test_finished_run_ids_ignores_other_statuses(tmp_path):
+    board = tmp_path / "leaderboard.csv"
+    upsert_rows(board, [row("a"), row("b", status="failed")])
+    assert finished_run_ids(board) == {"a"}
+    assert finished_run_ids(tmp_path / "missing.csv") == set()

@@ -1,0 +1,143 @@
+"""Sweep files, and a sweep killed with SIGKILL then re-run: no cell redone, no duplicate or partial row."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmark.run.config import resolve_config
+from benchmark.run.sweep import SweepProgress, load_sweep, pending_cells
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def write_sweep(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_grid_expands_in_order_with_shared_settings(tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path, """
+name: demo
+grid:
+  head: [tsn, lstm]
+  segments: [2, 3]
+  seed: [0, 1]
+settings:
+  epochs: 1
+  batch_size: 4
+"""))
+    assert sweep.name == "demo"
+    assert [(c.head, c.segments, c.seed) for c in sweep.cells] == [
+        (h, t, s) for h in ("tsn", "lstm") for t in (2, 3) for s in (0, 1)
+    ]
+    assert all(c.epochs == 1 and c.batch_size == 4 and c.dataset == "synthetic" for c in sweep.cells)
+    assert sweep.cells[0] == resolve_config("synthetic", head="tsn", segments=2, seed=0, epochs=1, batch_size=4)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("grid:\n  head: [tsn]\n  colour: [red]\n", "unknown run settings"),
+        ("grid:\n  head: [tsn]\nsettings:\n  head: lstm\n", "both in 'grid' and in 'settings'"),
+        ("grid:\n  head: [tsn, tsn]\n", "repeats a configuration"),
+        ("name: nothing\n", "needs a 'grid'"),
+    ],
+)
+def test_bad_sweep_files_are_rejected(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        load_sweep(write_sweep(tmp_path, text))
+
+
+def test_pending_cells_skip_finished_rows(tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path, "grid:\n  head: [tsn, lstm, mlp]\n"))
+    board = tmp_path / "leaderboard.csv"
+    pd.DataFrame(
+        {"run_id": [sweep.cells[0].run_id, sweep.cells[2].run_id], "status": ["finished", "failed"]}
+    ).to_csv(board, index=False)
+    assert [c.head for c in pending_cells(sweep, board)] == ["lstm", "mlp"]
+
+
+def test_progress_line_counts_and_estimates():
+    progress = SweepProgress(total=4, already_done=1)
+    config = resolve_config("synthetic", head="lstm")
+    assert "cell 2/4 (1 done, 3 left, ETA after the first cell)" in progress.line(config)
+    progress.start_cell()
+    progress.run_seconds.append(60.0)
+    progress.done += 1
+    assert "cell 3/4 (2 done, 2 left, ETA 2m00s)" in progress.line(config)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_sweep_then_rerun_finishes_without_redoing_or_duplicating(tiny_synthetic, tmp_path):
+    sweep_file = write_sweep(tmp_path, """
+name: killed
+grid:
+  head: [tsn, lstm, gru]
+  segments: [2]
+settings:
+  epochs: 2
+  batch_size: 4
+""")
+    sweep = load_sweep(sweep_file)
+    command = [
+        sys.executable, "-m", "benchmark", "sweep", str(sweep_file), "--data-root", str(tiny_synthetic),
+        "--results-dir", str(tmp_path / "results"), "--work-dir", str(tmp_path / "runs"),
+        "--accelerator", "cpu", "--workers", "0", "--no-progress",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    board = tmp_path / "results" / "leaderboard.csv"
+    second_checkpoint = tmp_path / "runs" / sweep.cells[1].run_id / "checkpoints" / "last.ckpt"
+
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not second_checkpoint.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert second_checkpoint.exists(), "the second cell never wrote its first checkpoint"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    first = pd.read_csv(board, dtype={"run_id": str})
+    assert list(first["run_id"]) == [sweep.cells[0].run_id]  # one complete row, nothing partial
+
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "1 already finished" in done.stdout
+    final = pd.read_csv(board, dtype={"run_id": str})
+    assert sorted(final["run_id"]) == sorted(cell.run_id for cell in sweep.cells)
+    assert final["run_id"].is_unique and (final["status"] == "finished").all()
+    kept = final.set_index("run_id").loc[sweep.cells[0].run_id]
+    assert kept["timestamp"] == first.iloc[0]["timestamp"]  # the finished cell was not run again
+    resumed = final.set_index("run_id").loc[sweep.cells[1].run_id]
+    assert resumed["resumed_epoch"] >= 1  # the killed cell continued from its checkpoint
+    assert final.set_index("run_id").loc[sweep.cells[2].run_id]["resumed_epoch"] == 0
+
+
+def test_study_sweep_files_pick_one_weight_file_per_backbone():
+    from benchmark.run.sweep import load_sweep
+
+    root = Path(__file__).resolve().parents[3] / "configs"
+    jester = load_sweep(root / "stmodeling_jester.yaml")
+    assert len(jester.cells) == 2 * 11
+    weights = {cell.backbone: cell.backbone_weights for cell in jester.cells}
+    assert weights == {
+        "squeezenet1_1": "weights/squeezenet1_1-imagenet.pth",
+        "bninception": "weights/bninception-imagenet.pth",
+    }
+    assert all(cell.partial_bn and cell.optimizer == "sgd" and cell.lr_steps == (15, 25) for cell in jester.cells)
+    ssv2 = load_sweep(root / "stmodeling_ssv2.yaml")
+    assert {cell.segments for cell in ssv2.cells} == {8, 16} and len(ssv2.cells) == 44
+
+
+def test_a_weight_mapping_without_the_cells_backbone_is_refused(tmp_path):
+    from benchmark.run.sweep import load_sweep
+
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("grid:\n  backbone: [smallcnn]\nsettings:\n  backbone_weights: {resnet18: r.pth}\n")
+    with pytest.raises(ValueError, match="no file for backbone 'smallcnn'"):
+        load_sweep(sweep)
