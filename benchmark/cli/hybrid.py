@@ -19,8 +19,8 @@ import yaml
 from benchmark.systems.system_file import (
     StreamPair,
     SystemFile,
-    _stream,
     load_system_file,
+    stream_config,
 )
 
 SUMMARY_COLUMNS = ["dataset", "split", "head", "modality", "top1", "map", "zero_row_fraction", "n_test_evaluated"]
@@ -44,8 +44,8 @@ def load_hybrid_file(path: str | Path) -> list[SystemFile]:
         pairs = tuple(
             StreamPair(
                 str(split),
-                _stream(path, common, document["spatial"], str(split)),
-                _stream(path, common, document["temporal"], str(split)),
+                stream_config(path, common, document["spatial"], str(split)),
+                stream_config(path, common, document["temporal"], str(split)),
             )
             for split in (splits if isinstance(splits, list) else [splits])
         )
@@ -57,14 +57,14 @@ def load_hybrid_file(path: str | Path) -> list[SystemFile]:
 def command_hybrid(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from benchmark.cli.main import _options
+    from benchmark.cli.arguments import run_options
     from benchmark.systems.hybrid import HybridSettings, run_hybrid
 
     systems = load_hybrid_file(args.file)
     wrong = sorted({s.system for s in systems} - {"hybrid"})
     if wrong:
         raise SystemExit(f"{args.file} describes a {wrong[0]!r} system, not hybrid")
-    options = _options(args)
+    options = run_options(args)
     rows = []
     for system in systems:
         settings = HybridSettings.from_dict(system.settings)
@@ -80,12 +80,12 @@ def command_hybrid(args: argparse.Namespace) -> int:
 
 def add_hybrid_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``hybrid`` subcommand and its handler."""
-    from benchmark.cli.main import _add_how_arguments
+    from benchmark.cli.arguments import add_how_arguments
 
     parser = subparsers.add_parser(
         "hybrid",
         help="per-stream LSTMs + regularised feature fusion of an RGB and a flow stream (fitted on held-out videos)",
     )
     parser.add_argument("file", help="a system file with system: hybrid, e.g. configs/hybrid_synthetic.yaml")
-    _add_how_arguments(parser)
+    add_how_arguments(parser)
     parser.set_defaults(handler=command_hybrid)

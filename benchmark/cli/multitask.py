@@ -15,22 +15,22 @@ def _task(value: str) -> tuple[str, str, str | None]:
 def command_multitask(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from benchmark.cli.main import _config, _options
+    from benchmark.cli.arguments import run_config, run_options
     from benchmark.systems.multitask import run_multitask
 
     configs, roots = [], {}
     for dataset, split, root in args.task:
         args.dataset, args.split = dataset, split
-        configs.append(_config(args, args.head))
+        configs.append(run_config(args, args.head))
         roots[dataset] = root
-    rows = run_multitask(configs, roots, _options(args))
+    rows = run_multitask(configs, roots, run_options(args))
     if rows:
         print(pd.DataFrame(rows)[["dataset", "split", "top1", "top5", "n_test_evaluated", "n_test_expected"]].to_string(index=False))
     return 0
 
 
 def add_multitask_parser(subparsers: argparse._SubParsersAction) -> None:
-    from benchmark.cli.main import _add_run_arguments
+    from benchmark.cli.arguments import add_run_arguments
     from heads import HEADS
 
     parser = subparsers.add_parser(
@@ -38,5 +38,5 @@ def add_multitask_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--task", type=_task, action="append", required=True, metavar="DATASET:SPLIT[:ROOT]")
     parser.add_argument("--head", default="tsn", choices=list(HEADS))
-    _add_run_arguments(parser, dataset=False)
+    add_run_arguments(parser, dataset=False)
     parser.set_defaults(handler=command_multitask)

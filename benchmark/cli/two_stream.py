@@ -7,14 +7,14 @@ import argparse
 def command_two_stream(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from benchmark.cli.main import _options
+    from benchmark.cli.arguments import run_options
     from benchmark.systems.system_file import load_system_file
     from benchmark.systems.two_stream import run_two_stream
 
     system = load_system_file(args.file)
     if system.system != "two_stream":
         raise SystemExit(f"{args.file} describes a {system.system!r} system, not two_stream")
-    options = _options(args)
+    options = run_options(args)
     rows = []
     for pair in system.pairs:
         print(f"[two-stream] {system.name}: split {pair.split}", flush=True)
@@ -25,11 +25,11 @@ def command_two_stream(args: argparse.Namespace) -> int:
 
 
 def add_two_stream_parser(subparsers: argparse._SubParsersAction) -> None:
-    from benchmark.cli.main import _add_how_arguments
+    from benchmark.cli.arguments import add_how_arguments
 
     parser = subparsers.add_parser(
         "two-stream", help="spatial + temporal streams fused by their scores (fusion fitted on held-out training videos)"
     )
     parser.add_argument("file", help="a system file, e.g. configs/two_stream_synthetic.yaml")
-    _add_how_arguments(parser)
+    add_how_arguments(parser)
     parser.set_defaults(handler=command_two_stream)

@@ -41,7 +41,8 @@ class SystemFile:
     settings: dict[str, Any]  # system-specific extra settings (e.g. the hybrid's)
 
 
-def _stream(path: Path, shared: dict[str, Any], own: dict[str, Any], split: str) -> RunConfig:
+def stream_config(path: Path, shared: dict[str, Any], own: dict[str, Any], split: str) -> RunConfig:
+    """One stream's RunConfig: the shared settings, the stream's own over them, and the split."""
     values = {**shared, **own, "split": split}
     known = {f.name for f in fields(RunConfig)}
     unknown = set(values) - known
@@ -60,7 +61,11 @@ def load_system_file(path: str | Path) -> SystemFile:
     shared = document.get("shared") or {}
     splits = [str(split) for split in document.get("splits", ["default"])]
     pairs = tuple(
-        StreamPair(split, _stream(path, shared, document["spatial"], split), _stream(path, shared, document["temporal"], split))
+        StreamPair(
+            split,
+            stream_config(path, shared, document["spatial"], split),
+            stream_config(path, shared, document["temporal"], split),
+        )
         for split in splits
     )
     return SystemFile(

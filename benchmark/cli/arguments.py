@@ -1,0 +1,147 @@
+"""Arguments shared by the commands that train: what to run (the run id's settings) and where and
+how it runs (devices, paths; not part of the run id), and their translation into a RunConfig and
+RunOptions. Heavy imports stay inside the functions so that ``stbench --help`` is fast."""
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from benchmark.run.config import RunConfig
+    from benchmark.run.runner import RunOptions
+
+
+def say(message: str) -> None:
+    """A progress line, printed by the global-rank-0 process only (DDP processes share the terminal)."""
+    from pytorch_lightning.utilities import rank_zero_only
+
+    if rank_zero_only.rank == 0:
+        print(message, flush=True)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, dataset: bool = True) -> None:
+    """``dataset=False`` leaves out --dataset / --split (commands that name their datasets otherwise)."""
+    add_what_arguments(parser, dataset)
+    add_how_arguments(parser)
+
+
+def add_what_arguments(parser: argparse.ArgumentParser, dataset: bool = True) -> None:
+    from backbones import BACKBONES
+    from datamodules.datasets import DATASETS
+
+    what = parser.add_argument_group("what to run (unset values come from the dataset's protocol)")
+    if dataset:
+        what.add_argument("--dataset", default="synthetic", choices=sorted(DATASETS))
+        what.add_argument("--split", default="default", help="dataset split (e.g. 1, 2, 3 for UCF-101)")
+    what.add_argument("--backbone", default="smallcnn", choices=sorted(BACKBONES))
+    what.add_argument("--backbone-weights", default=None, metavar="PATH", help="local ImageNet weight file")
+    what.add_argument("--partial-bn", action="store_true", help="freeze every backbone BatchNorm but the first")
+    what.add_argument("--segments", type=int, default=None, metavar="T")
+    what.add_argument("--input-size", type=int, default=None)
+    what.add_argument("--epochs", type=int, default=None)
+    what.add_argument("--batch-size", type=int, default=None, help="clips per process and step")
+    what.add_argument("--optimizer", default=None, choices=["sgd", "adam"])
+    what.add_argument("--lr", type=float, default=None)
+    what.add_argument("--lr-steps", type=int, nargs="*", default=None, metavar="EPOCH", help="epochs where lr ×0.1")
+    what.add_argument("--weight-decay", type=float, default=None)
+    what.add_argument("--transform-init-std", type=float, default=None, help="std of the backbone-to-head layer's init")
+    what.add_argument("--seed", type=int, default=0)
+    what.add_argument(
+        "--modality", default="rgb", choices=["rgb", "flow", "rgb+flow"], help="flow, rgb+flow: run `stbench flow` first"
+    )
+    what.add_argument("--flow-length", type=int, default=None, metavar="L", help="flow pairs stacked per segment")
+    what.add_argument(
+        "--holdout-fraction", type=float, default=None, help="share of each training class held out (validation)"
+    )
+    what.add_argument("--test-clips", type=int, default=None, help="temporal test views per video (scores averaged)")
+    what.add_argument(
+        "--test-crops", type=int, default=None, choices=[1, 3, 10], help="spatial test views per clip (10: corners, centre, flips)"
+    )
+
+
+def add_how_arguments(parser: argparse.ArgumentParser) -> None:
+    how = parser.add_argument_group("where and how it runs (not part of the run id)")
+    how.add_argument(
+        "--data-root",
+        "--root",
+        dest="data_root",
+        default=None,
+        help="dataset folder (synthetic: a cache folder to generate into, or a generated dataset)",
+    )
+    how.add_argument("--flow-root", default=None, help="optical flow folder (default: <data root>/flow)")
+    how.add_argument("--results-dir", default="results", help="leaderboard.csv and per-run results go here")
+    how.add_argument("--work-dir", default="runs", help="logs and checkpoints go here")
+    how.add_argument("--accelerator", default="auto")
+    how.add_argument("--devices", default="1", help="number of devices per node, or 'auto'")
+    how.add_argument("--strategy", default="auto", help="e.g. ddp")
+    how.add_argument("--num-nodes", type=int, default=1)
+    how.add_argument("--workers", type=int, default=2, help="data loader processes per device")
+    how.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    how.add_argument(
+        "--on-bad-video",
+        default="fail",
+        choices=["fail", "skip"],
+        help="unreadable video: stop the run naming it (fail), or leave it out, counted and listed (skip)",
+    )
+    how.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline unless configured)")
+    how.add_argument("--limit-train-batches", type=float, default=None, help="debug: fraction (<=1) or count of batches")
+    how.add_argument("--limit-eval-batches", type=float, default=None, help="debug: fraction (<=1) or count of batches")
+
+
+def _limit(value: float | None) -> int | float | None:
+    """A --limit-*-batches value as Lightning reads it: a count above 1, else a fraction."""
+    if value is None:
+        return None
+    return int(value) if value > 1 else value
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The where-and-how arguments (:func:`add_how_arguments`) as RunOptions."""
+    from benchmark.run.runner import RunOptions
+
+    devices: int | str = int(args.devices) if str(args.devices).isdigit() else args.devices
+    return RunOptions(
+        data_root=args.data_root,
+        results_dir=args.results_dir,
+        work_dir=args.work_dir,
+        accelerator=args.accelerator,
+        devices=devices,
+        strategy=args.strategy,
+        num_nodes=args.num_nodes,
+        num_workers=args.workers,
+        progress=not args.no_progress,
+        wandb=args.wandb,
+        on_bad_video=args.on_bad_video,
+        flow_root=args.flow_root,
+        limit_train_batches=_limit(args.limit_train_batches),
+        limit_eval_batches=_limit(args.limit_eval_batches),
+    )
+
+
+def run_config(args: argparse.Namespace, head: str) -> RunConfig:
+    """The what-to-run arguments (:func:`add_what_arguments`) for ``head``, completed by the protocol."""
+    from benchmark.run.config import resolve_config
+
+    return resolve_config(
+        args.dataset,
+        split=args.split,
+        backbone=args.backbone,
+        backbone_weights=args.backbone_weights,
+        partial_bn=args.partial_bn or None,
+        head=head,
+        segments=args.segments,
+        input_size=args.input_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        lr_steps=args.lr_steps,
+        weight_decay=args.weight_decay,
+        transform_init_std=args.transform_init_std,
+        seed=args.seed,
+        test_clips=args.test_clips,
+        test_crops=args.test_crops,
+        modality=args.modality,
+        flow_length=args.flow_length,
+        holdout_fraction=args.holdout_fraction,
+    )

@@ -1,0 +1,163 @@
+"""The handlers of the core commands: ``run``, ``benchmark``, ``sweep``, ``regress``, ``test`` and
+``generate``. Their options are declared in :mod:`benchmark.cli.main`."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from benchmark.cli.arguments import run_config, run_options, say
+
+if TYPE_CHECKING:
+    from benchmark.run.runner import RunOptions
+    from benchmark.run.sweep import Sweep
+
+SUMMARY_COLUMNS = [
+    "head", "backbone", "segments", "top1", "top5", "map", "top1_reversed_pairs", "mean_class_acc",
+    "n_test_evaluated", "n_test_expected", "head_params", "total_params", "train_clips_per_s", "wall_s",
+]  # fmt: skip
+
+
+def print_rows(rows: list[dict], leaderboard: Path) -> None:
+    """The summary columns of leaderboard rows as a table, then where the leaderboard is."""
+    import pandas as pd
+
+    table = pd.DataFrame(rows)[SUMMARY_COLUMNS]
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"\nleaderboard: {leaderboard.resolve()}")
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from benchmark.run.runner import run
+
+    config, options = run_config(args, args.head), run_options(args)
+    row = run(config, options)
+    if row is not None:
+        print_rows([row], Path(options.results_dir) / "leaderboard.csv")
+    return 0
+
+
+def command_benchmark(args: argparse.Namespace) -> int:
+    """The main job: every cell of the main sweep trained afresh (or resumed), then the report."""
+    from benchmark.report.document import generate_report, report_command
+
+    sweep, rows = run_sweep(args.sweep, run_options(args), fresh=not args.resume)
+    if rows is None:
+        return 0  # not global rank 0
+    leaderboard = Path(args.results_dir) / "leaderboard.csv"
+    out_dir = Path(args.results_dir) / "reports"
+    command = report_command(leaderboard, sweep.name, out_dir, None, args.sweep)
+    files = generate_report(leaderboard, out_dir, sweep.name, command=command, run_ids=[c.run_id for c in sweep.cells])
+    if args.wandb:
+        from benchmark.run.wandb_logging import log_report_to_wandb
+
+        log_report_to_wandb(files.markdown, files.figures, run_options(args))
+    print()
+    print_rows(rows, leaderboard)
+    print(f"report: {files.markdown.resolve()} ({len(files.figures)} figures)")
+    return 0
+
+
+def run_sweep(path: str, options: RunOptions, fresh: bool) -> tuple[Sweep, list[dict] | None]:
+    """Run the cells of a sweep file; ``fresh`` retrains cells that already have a finished row.
+
+    Returns the sweep and, on global rank 0, the leaderboard rows of its cells (None elsewhere).
+    """
+    from benchmark.results.leaderboard import read_leaderboard
+    from benchmark.run.runner import run
+    from benchmark.run.sweep import SweepProgress, load_sweep, pending_cells
+
+    sweep = load_sweep(path)
+    leaderboard = Path(options.results_dir) / "leaderboard.csv"
+    pending = list(sweep.cells) if fresh else pending_cells(sweep, leaderboard)
+    progress = SweepProgress(len(sweep.cells), len(sweep.cells) - len(pending))
+    say(f"[sweep] {sweep.name}: {len(sweep.cells)} cells, {progress.done} already finished")
+    rank_zero = True  # with nothing left to run, no other process exists
+    for config in pending:
+        say(progress.line(config))
+        progress.start_cell()
+        rank_zero = run(config, options, fresh=fresh) is not None  # only global rank 0 gets a row back
+        progress.finish_cell()
+    if not rank_zero:
+        return sweep, None
+    table = read_leaderboard(leaderboard)
+    order = {cell.run_id: i for i, cell in enumerate(sweep.cells)}
+    rows = table[table["run_id"].isin(order)].sort_values("run_id", key=lambda ids: ids.map(order))
+    return sweep, rows.to_dict("records")
+
+
+def command_sweep(args: argparse.Namespace) -> int:
+    """Run every unfinished cell of a sweep file; finished cells are skipped, interrupted ones resume."""
+    _, rows = run_sweep(args.file, run_options(args), fresh=False)
+    if rows:
+        print()
+        print_rows(rows, Path(args.results_dir) / "leaderboard.csv")
+    return 0
+
+
+def command_regress(args: argparse.Namespace) -> int:
+    """Run the fixed CI sweep and compare top-1 per head with the committed baseline (exit 1 on a drop)."""
+    import shutil
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from benchmark.report.regress import SPREAD_SEEDS, check_cells, compare, format_table, make_baseline, spread_cells
+    from benchmark.results.leaderboard import read_leaderboard
+    from benchmark.run.runner import run
+
+    checks = check_cells(args.sweep) if args.sweep else check_cells()
+    cells = spread_cells(checks) if args.update else checks
+    scratch = Path(args.work_dir) / "regress"
+    shutil.rmtree(scratch, ignore_errors=True)  # a check always trains afresh
+    options = replace(run_options(args), results_dir=str(scratch / "results"), work_dir=str(scratch / "work"), resume=False)
+    rank_zero = True
+    for number, config in enumerate(cells, start=1):
+        say(f"[regress] run {number}/{len(cells)}: {config.head} seed={config.seed} run {config.run_id}")
+        rank_zero = run(config, options) is not None
+    if not rank_zero:
+        return 0
+    measured = read_leaderboard(scratch / "results" / "leaderboard.csv")
+    baseline_path = Path(args.baseline)
+    if args.update:
+        baseline = make_baseline(measured, checks)
+        baseline_path.parent.mkdir(parents=True, exist_ok=True)
+        baseline.to_csv(baseline_path, index=False)
+        print(baseline.to_string(index=False))
+        print(f"\nbaseline written: {baseline_path.resolve()} (seeds {', '.join(map(str, SPREAD_SEEDS))})")
+        return 0
+    if not baseline_path.is_file():
+        print(f"no baseline at {baseline_path}; make one with `stbench regress --update`", file=sys.stderr)
+        return 2
+    results = compare(pd.read_csv(baseline_path, dtype={"run_id": str}), measured)
+    print(format_table(results))
+    fallen = [r for r in results if r.regressed]
+    if fallen:
+        print(f"\nREGRESSION: top-1 fell beyond tolerance for {', '.join(r.head for r in fallen)}", file=sys.stderr)
+        return 1
+    print("\nno regression")
+    return 0
+
+
+def command_test(args: argparse.Namespace) -> int:
+    """Evaluate a checkpoint on the test split; prints counts so that runs can be compared exactly."""
+    from benchmark.results.confusion import mean_class_accuracy, top1
+    from benchmark.run.evaluate import evaluate_checkpoint
+
+    confusion = evaluate_checkpoint(args.checkpoint, run_options(args), args.out)
+    if confusion is not None:
+        correct, total = int(confusion.diagonal().sum()), int(confusion.sum())
+        print(f"test videos evaluated: {total}, correct: {correct}, top-1: {top1(confusion):.4f}, "
+              f"mean class accuracy: {mean_class_accuracy(confusion):.4f}")  # fmt: skip
+        if args.out:
+            print(f"confusion matrix: {Path(args.out).resolve()}")
+    return 0
+
+
+def command_generate(args: argparse.Namespace) -> int:
+    from datamodules.synthetic.generate import SyntheticConfig, ensure_synthetic
+
+    directory = ensure_synthetic(args.data_root, SyntheticConfig(seed=args.seed), progress=not args.no_progress)
+    print(directory)
+    return 0
