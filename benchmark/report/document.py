@@ -56,13 +56,25 @@ def report_command(
     datasets: Sequence[str] | None,
     sweep: str | Path | None = None,
 ) -> str:
-    """The shell command that regenerates a report."""
-    parts = ["stbench", "report", "--leaderboard", str(leaderboard), "--name", name, "--out-dir", str(out_dir)]
+    """The shell command that regenerates a report, run from the current directory."""
+    parts = ["stbench", "report", "--leaderboard", _shown(leaderboard), "--name", name, "--out-dir", _shown(out_dir)]
     if sweep:
-        parts += ["--sweep", str(sweep)]
+        parts += ["--sweep", _shown(sweep)]
     if datasets:
         parts += ["--dataset", *sorted(set(datasets))]
     return shlex.join(parts)
+
+
+def _shown(path: str | Path) -> str:
+    """``path`` relative to the current directory when it lies inside it, so that a report does not
+    carry the absolute path of the machine it was made on (e.g. the default sweep of ``benchmark``)."""
+    candidate = Path(path)
+    if candidate.is_absolute():
+        try:
+            return str(candidate.relative_to(Path.cwd()))
+        except ValueError:
+            pass
+    return str(path)
 
 
 def _key(dataset: object, backbone: object, segments: object) -> Key:
@@ -116,7 +128,7 @@ def _header(command: str, leaderboard: str, aggregated: str, name: str, datasets
         "- **MACs**: multiply-accumulates for one clip of T frames in eval mode (FLOPs ≈ 2 × MACs; convention "
         "in `benchmark/run/complexity.py`), with SI prefixes k, M, G. Head MACs exclude backbone and transform; "
         "total MACs cover the whole network. `n/a`: the leaderboard has no MAC count for the run.",
-        "- **published top-1 %**: the original study's number (SYSTEMS.md part A; 224×224 input, "
+        "- **published top-1 %**: the original study's number (docs/protocols.md, section A; 224×224 input, "
         "ImageNet-pretrained backbones, its own training schedule) for the same dataset, backbone, T and "
         "head; `—` where it reports none.",
         f"- **test clips**: clips evaluated / clips in the test set; {fmt.WARNING} marks a row where some "

@@ -12,7 +12,7 @@ from benchmark.report.aggregate import aggregate, aggregated_path
 from benchmark.cli.main import main
 from benchmark.report.per_class import mean_class_accuracy_over_runs
 from benchmark.report.published import PUBLISHED_TOP1, STUDY_HEAD_ORDER
-from benchmark.report.document import generate_report
+from benchmark.report.document import generate_report, report_command
 from benchmark.results.leaderboard import LEADERBOARD_COLUMNS, read_leaderboard
 
 MAC_COLUMNS = ("head_macs", "transform_macs", "backbone_macs", "total_macs")
@@ -245,3 +245,15 @@ def test_cli_report_filters_datasets(leaderboard: Path, tmp_path: Path, capsys) 
     assert command in markdown
     assert "jester_only_files/" in markdown
     assert str(out_dir / "jester_only.md") in capsys.readouterr().out
+
+
+def test_report_command_names_paths_inside_the_working_directory_relatively(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    sweep = tmp_path / "configs" / "main.yaml"
+    command = report_command(tmp_path / "results" / "leaderboard.csv", "main", "results/reports", None, sweep)
+    assert command == (
+        "stbench report --leaderboard results/leaderboard.csv --name main --out-dir results/reports "
+        "--sweep configs/main.yaml"
+    )
+    elsewhere = tmp_path.parent / "elsewhere.yaml"
+    assert report_command("lb.csv", "x", "out", ["b", "a"], elsewhere).endswith(f"--sweep {elsewhere} --dataset a b")
