@@ -6,7 +6,7 @@ A sweep file::
     grid:                          # every combination of these lists is one cell
       dataset: [synthetic]
       backbone: [smallcnn]
-      head: [tsn, lstm]
+      head: [tsn, lstm]            # or `head: all`: every head of heads.HEADS, in table order
       segments: [8]
       seed: [0, 1, 2]
     settings:                      # RunConfig fields shared by every cell (else the protocol's)
@@ -31,6 +31,7 @@ from benchmark.run.config import RunConfig, resolve_config
 from benchmark.results.leaderboard import finished_run_ids
 
 GRID_KEYS = ("dataset", "backbone", "head", "segments", "seed")
+ALL_HEADS = "all"  # `head: all` in a grid: every head of heads.HEADS, so a new head needs no sweep edit
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,15 @@ class Sweep:
 
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def grid_values(key: str, value: Any) -> list[Any]:
+    """The values of one grid axis; ``head: all`` is every head of the table, in its order."""
+    if key == "head" and value == ALL_HEADS:
+        from heads import HEADS  # here, not at the top: the table imports torch
+
+        return list(HEADS)
+    return _as_list(value)
 
 
 def load_sweep(path: str | Path) -> Sweep:
@@ -60,7 +70,7 @@ def load_sweep(path: str | Path) -> Sweep:
     if overlap:
         raise ValueError(f"{path}: {sorted(overlap)} given both in 'grid' and in 'settings'")
     axes = [key for key in GRID_KEYS if key in grid] + sorted(set(grid) - set(GRID_KEYS))
-    values = [_as_list(grid[key]) for key in axes]
+    values = [grid_values(key, grid[key]) for key in axes]
     cells = []
     for combination in itertools.product(*values):
         cell = dict(zip(axes, combination))

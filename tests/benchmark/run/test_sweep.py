@@ -40,6 +40,42 @@ settings:
     assert sweep.cells[0] == resolve_config("synthetic", head="tsn", segments=2, seed=0, epochs=1, batch_size=4)
 
 
+def test_head_all_is_every_head_of_the_table_in_its_order(tmp_path, monkeypatch):
+    import heads
+
+    sweep = load_sweep(write_sweep(tmp_path, "grid:\n  head: all\n  seed: [0, 1]\n"))
+    assert [(c.head, c.seed) for c in sweep.cells] == [(h, s) for h in heads.HEADS for s in (0, 1)]
+    monkeypatch.setitem(heads.HEADS, "tsn_again", heads.HEADS["tsn"])  # a head added to the table
+    assert [c.head for c in load_sweep(write_sweep(tmp_path, "grid:\n  head: all\n")).cells] == list(heads.HEADS)
+
+
+@pytest.mark.parametrize("name", ["ci_regression", "synthetic_main", "synthetic_heads"])
+def test_shipped_head_all_sweeps_expand_to_the_written_out_list(tmp_path, name):
+    from heads import HEADS
+
+    shipped = ROOT / "configs" / f"{name}.yaml"
+    text = shipped.read_text()
+    assert "\n  head: all" in text
+    written_out = write_sweep(tmp_path, text.replace("\n  head: all", f"\n  head: [{', '.join(HEADS)}]"))
+    expanded, listed = load_sweep(shipped).cells, load_sweep(written_out).cells
+    assert expanded == listed
+    assert [c.run_id for c in expanded] == [c.run_id for c in listed]
+    assert [c.head for c in expanded] == list(HEADS)
+
+
+def test_shipped_head_all_sweeps_keep_the_committed_run_ids():
+    """The heads that have committed results keep their run ids (a head added later has none yet)."""
+    baseline = pd.read_csv(ROOT / "results" / "baselines" / "ci.csv", dtype={"run_id": str})
+    committed = list(baseline["head"])
+    checks = [c for c in load_sweep(ROOT / "configs" / "ci_regression.yaml").cells if c.head in committed]
+    assert [(c.head, c.run_id) for c in checks] == list(zip(baseline["head"], baseline["run_id"]))
+    board = pd.read_csv(ROOT / "results" / "leaderboard.csv", dtype={"run_id": str}).set_index("run_id")
+    for name in ("synthetic_main", "synthetic_heads"):
+        cells = [c for c in load_sweep(ROOT / "configs" / f"{name}.yaml").cells if c.head in committed]
+        assert len(cells) == len(committed)
+        assert [board.loc[c.run_id, "head"] if c.run_id in board.index else None for c in cells] == committed, name
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
