@@ -117,20 +117,3 @@ def crop_resize_normalise(
     if norm is not None:
         out = norm.apply(out)
     return out.reshape(batch, steps, channels, input_size, input_size)
-
-
-def augment_batch(
-    frames: torch.Tensor,
-    input_size: int,
-    norm: InputNorm,
-    train_params: torch.Tensor | None,
-) -> torch.Tensor:
-    """Training augmentation when ``train_params`` (B, 4) is given, else the test transform."""
-    batch, _, height, width, _ = frames.shape
-    if train_params is None:
-        boxes = eval_boxes(batch, height, width, input_size)
-        flips = torch.zeros(batch)
-    else:
-        boxes = train_boxes(train_params, height, width)
-        flips = train_params[:, 3]
-    return crop_resize_normalise(frames, boxes, flips, input_size, norm)

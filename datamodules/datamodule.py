@@ -9,11 +9,11 @@ import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from backbones.base import InputNorm
-from datamodules.augment import augment_batch
+from datamodules.clip_transform import ClipTransform
 from datamodules.clip_dataset import ClipDataset, collate_clips, epoch_keyed_loader
 from datamodules.datasets import DatasetSplits, get_dataset
 from datamodules.flow.extract import DEFAULT_BOUND
-from datamodules.flow.augment import augment_flow_batch
+from datamodules.modality import Modality
 from datamodules.flow.records import FlowStackReader, default_flow_root, flow_splits
 from datamodules.sampling.holdout import hold_out
 from datamodules.decoding.video import read_record
@@ -43,9 +43,10 @@ class VideoDataModule(pl.LightningDataModule):
         progress: bool = True,
         on_bad_video: str = "fail",
         test_views: int = 1,
-        modality: str = "rgb",
+        modality: Modality | str = Modality.RGB,
         flow_root: str | Path | None = None,
         holdout_fraction: float = 0.0,
+        test_crops: int = 1,
     ) -> None:
         super().__init__()
         self.spec = get_dataset(dataset)
@@ -60,9 +61,11 @@ class VideoDataModule(pl.LightningDataModule):
         self.frames_per_segment = frames_per_segment
         self.progress = progress
         self.on_bad_video = on_bad_video
-        self.test_views = test_views  # temporal test clips per video; >1 leaves test batches raw (see below)
-        if modality not in ("rgb", "flow"):
-            raise ValueError(f"modality must be 'rgb' or 'flow', got {modality!r}")
+        self.test_views = test_views  # temporal test clips per video
+        self.test_crops = test_crops  # spatial test crops per clip (see ClipTransform)
+        modality = Modality(modality)
+        if modality not in (Modality.RGB, Modality.FLOW):
+            raise ValueError(f"modality must be 'rgb' or 'flow', got {str(modality)!r}")
         self.modality = modality
         self.flow_root = Path(flow_root) if flow_root is not None else None
         self.flow_bound = DEFAULT_BOUND
@@ -81,12 +84,12 @@ class VideoDataModule(pl.LightningDataModule):
         if not splits.test:
             where = self.root if self.root is not None else "the built-in dataset's folder"
             raise ValueError(f"{self.spec.name} at {where}: the test split {self.split!r} is empty; nothing to evaluate")
-        if self.root is not None and self.spec.name != "synthetic":
+        if self.root is not None and not self.spec.generated:
             splits = with_known_frame_counts(splits, self.root)
         if self.holdout_fraction > 0:
             train, held_out = hold_out(splits.train, self.holdout_fraction, self.seed)
             splits = replace(splits, train=train, val=held_out)
-        if self.modality == "flow":
+        if self.modality is Modality.FLOW:
             splits, self.flow_bound = flow_splits(splits, self._flow_root())
         self.splits = splits
 
@@ -123,12 +126,14 @@ class VideoDataModule(pl.LightningDataModule):
             num_classes=self.spec.num_classes,
             multi_label=self.spec.multi_label,
             flip_label_map=self.splits.flip_label_map or self.spec.flip_label_map,
-            reader=FlowStackReader(self.frames_per_segment) if self.modality == "flow" else read_record,
+            reader=FlowStackReader(self.frames_per_segment) if self.modality is Modality.FLOW else read_record,
         )
 
     collate = staticmethod(collate_clips)
 
-    def _loader(self, records: list, mode: str) -> DataLoader:
+    def loader(self, records: list, mode: str) -> DataLoader:
+        """A loader of ``records`` (``mode``: "train", "val" or "test"); evaluation loaders shard
+        the records over the processes without padding."""
         dataset = self.clip_dataset(records, mode)
         training = mode == "train"
         return epoch_keyed_loader(
@@ -137,35 +142,35 @@ class VideoDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         self.setup()
-        return self._loader(self.splits.train, "train")
+        return self.loader(self.splits.train, "train")
 
     def val_dataloader(self) -> DataLoader:
         self.setup()
-        return self._loader(self.splits.val, "val")
+        return self.loader(self.splits.val, "val")
 
     def test_dataloader(self) -> DataLoader:
         self.setup()
-        return self._loader(self.splits.test, "test")
+        return self.loader(self.splits.test, "test")
 
-    # -- device-side augmentation -----------------------------------------------------------
+    # -- device-side transform ---------------------------------------------------------------
+    def clip_transform(self, stage: str = "fit") -> ClipTransform:
+        """The transform of this data's clips; at ``stage="test"`` with its several test views."""
+        testing = stage == "test"
+        return ClipTransform(
+            self.modality,
+            self.input_size,
+            self.num_segments,
+            self.input_norm,
+            self.flow_bound,
+            test_clips=self.test_views if testing else 1,
+            test_crops=self.test_crops if testing else 1,
+        )
+
     def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
-        """Training batches carry their clips' crop/flip draws; the others get the test transform.
-
-        Multi-view test batches stay uint8: the model crops their views in chunks (bounded memory).
-        """
-        if "frames" not in batch:
-            return batch  # every clip of the batch was unreadable and skipped
+        """Training batches carry their clips' crop/flip draws; the others get the test view(s)."""
         trainer = getattr(self, "trainer", None)
-        multi_view_test = trainer is not None and trainer.testing and batch.get("augment") is None
-        if multi_view_test and getattr(trainer.lightning_module, "multi_view", False):
-            return batch
-        if self.modality == "flow":
-            batch["frames"] = augment_flow_batch(
-                batch["frames"], self.num_segments, self.input_size, batch.get("augment"), self.flow_bound
-            )
-            return batch
-        batch["frames"] = augment_batch(batch["frames"], self.input_size, self.input_norm, batch.get("augment"))
-        return batch
+        testing = trainer is not None and trainer.testing
+        return self.clip_transform("test" if testing else "fit")(batch)
 
 
 def with_known_frame_counts(splits: DatasetSplits, root: Path) -> DatasetSplits:

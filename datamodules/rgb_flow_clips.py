@@ -26,8 +26,7 @@ from typing import Any
 
 import torch
 
-from backbones.base import InputNorm
-from datamodules.augment import augment_batch
+from datamodules.clip_transform import ClipTransform, TwoStreamTransform
 from datamodules.clip_dataset import (
     BadVideoPolicy,
     ClipDataset,
@@ -35,11 +34,11 @@ from datamodules.clip_dataset import (
 )
 from datamodules.datamodule import VideoDataModule
 from datamodules.flow.extract import flow_folder
-from datamodules.flow.augment import augment_flow_batch
 from datamodules.flow.reader import read_flow_stack
 from datamodules.flow.records import flow_splits
 from datamodules.sampling.intervals import deep_fusion_indices
 from datamodules.decoding.video import IndexSampler, read_record
+from datamodules.modality import Modality
 from datamodules.records import VideoRecord
 from datamodules.sampling.segments import SamplingMode
 
@@ -143,28 +142,6 @@ def collate_two_stream(items: list[dict[str, Any]]) -> dict[str, Any]:
     return batch
 
 
-def transform_two_stream(
-    frames: dict[str, torch.Tensor],
-    segments: int,
-    input_size: int,
-    input_norm: InputNorm,
-    train_params: torch.Tensor | None,
-    flow_bound: float,
-) -> dict[str, torch.Tensor]:
-    """uint8 two-stream batch → model inputs, one crop box and flip per clip for both streams.
-
-    ``train_params`` (B, 4) are the clips' crop/flip draws (None: the centre test crop). The flow
-    is dequantised with ``flow_bound``, its x channels negated on flipped clips, and zero-centred.
-    """
-    rgb, flow = frames["rgb"], frames["flow"]
-    if rgb.shape[:1] != flow.shape[:1] or rgb.shape[2:4] != flow.shape[2:4]:
-        raise ValueError(f"rgb {tuple(rgb.shape)} and flow {tuple(flow.shape)} differ in batch or frame size")
-    return {
-        "rgb": augment_batch(rgb, input_size, input_norm, train_params),
-        "flow": augment_flow_batch(flow, segments, input_size, train_params, flow_bound),
-    }
-
-
 class RgbFlowDataModule(VideoDataModule):
     """A :class:`VideoDataModule` of two-stream clips; the flow is read from ``flow_root``
     (default ``<root>/flow``, as written by ``stbench flow``)."""
@@ -204,10 +181,8 @@ class RgbFlowDataModule(VideoDataModule):
 
     collate = staticmethod(collate_two_stream)
 
-    def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
-        if "frames" not in batch:
-            return batch  # every clip of the batch was unreadable and skipped
-        batch["frames"] = transform_two_stream(
-            batch["frames"], self.num_segments, self.input_size, self.input_norm, batch.get("augment"), self.flow_bound
-        )
-        return batch
+    def clip_transform(self, stage: str = "fit") -> TwoStreamTransform:
+        """One crop box and flip per clip for both streams (one test view)."""
+        rgb = ClipTransform(Modality.RGB, self.input_size, self.num_segments, self.input_norm)
+        flow = ClipTransform(Modality.FLOW, self.input_size, self.num_segments, None, self.flow_bound)
+        return TwoStreamTransform(rgb, flow)

@@ -92,7 +92,7 @@ def training_loader(records: Sequence[VideoRecord], dataset: str, root: str | Pa
     )  # fmt: skip
     module.spec = dataclasses.replace(module.spec, decode_size=tuple(decode_size))
     module.setup("fit")
-    return module._loader(list(records), "train")
+    return module.loader(list(records), "train")
 
 
 def frame_counts(paths: Sequence[str | Path], size: Size) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """Training throughput: clips/s of forward + backward + optimiser step, and the share spent waiting for data.
 
 The network, optimiser, data module and device-side augmentation are built as :func:`benchmark.run.runner.run`
-builds them (VideoClassifier with the dataset's protocol, ``make_datamodule``, the module's own
+builds them (VideoClassifier with the dataset's protocol, ``build_datamodule``, the module's own
 ``configure_optimizers``, gradient-norm clipping); the loop is written out here instead of going
 through a Lightning Trainer so that the time blocked on ``next(loader)`` can be read on its own.
 Lightning's per-step bookkeeping (logging, metrics, callbacks) is therefore not part of the figure.
@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from benchmark.run.config import resolve_config
 from benchmark.perf.machine import cpu_model, machine_name, upsert_keyed
 from benchmark.run.module import VideoClassifier
-from benchmark.run.runner import RunOptions, make_datamodule
+from benchmark.run.data import build_datamodule
+from benchmark.run.options import RunOptions
 from datamodules.augment import draw_train_params
 from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import get_dataset
@@ -125,7 +126,7 @@ def measure_training(settings: TrainBenchSettings, data_root: str | Path | None 
     optimizer = model.configure_optimizers()["optimizer"]
     net = torch.compile(model.net) if settings.compile else model.net
     options = RunOptions(data_root=None if data_root is None else str(data_root), num_workers=settings.workers, progress=False)
-    datamodule = make_datamodule(config, options, model)
+    datamodule = build_datamodule(config, options, model.net.backbone.input_norm)
     datamodule.prepare_data()
     datamodule.setup("fit")
     if settings.synthetic_input:

@@ -60,6 +60,7 @@ from torch import nn
 
 from backbones import build_backbone
 from benchmark.run.network import VideoNet
+from heads.fusion.deep_fusion import DeepFusionNet
 
 Handle = Callable[[list[Any], list[Any]], "Counter[str] | int"]
 
@@ -88,6 +89,8 @@ ZERO_COST_OPS: frozenset[str] = frozenset(
         "aten::bitwise_not", "aten::nonzero",
     }
 )  # fmt: skip
+
+DEEP_FUSION_STREAMS = ("spatial", "temporal")  # the deep fusion network's backbones
 
 
 class UncountedOpsError(RuntimeError):
@@ -314,3 +317,23 @@ def backbone_map(backbone: str, input_size: int = 224) -> tuple[int, int, int]:
     net = build_backbone(backbone)
     side = net.map_size(input_size)
     return net.out_channels, side, side
+
+
+def count_deep_fusion(net: DeepFusionNet, segments: int, strict: bool = True) -> dict[str, int]:
+    """Parameters and MACs of one clip of ``segments`` steps, in the leaderboard's columns:
+    backbone = both streams, head = fusion conv + FC6 + LSTMs + classifier, transform = 0
+    (eval mode, one clip; the network is left unchanged)."""
+    net = copy.deepcopy(net).eval()
+    size = net.input_size
+    rgb = torch.zeros(1, segments, net.spatial.in_channels, size, size)
+    flow = torch.zeros(1, segments, net.temporal.in_channels, size, size)
+    macs = mac_analysis(net, (rgb, flow), strict).by_module()
+    params = parameter_count(net)
+    row: dict[str, int] = {}
+    for kind, counts in (("params", params), ("macs", macs)):
+        total = int(counts.get("", 0))
+        backbone = sum(int(counts.get(stream, 0)) for stream in DEEP_FUSION_STREAMS)
+        parts = {"backbone": backbone, "transform": 0, "head": total - backbone}
+        row.update({f"{part}_{kind}": parts[part] for part in PARTS})
+        row[f"total_{kind}"] = total
+    return row

@@ -1,14 +1,16 @@
 """Test a saved checkpoint again, on any number of processes, counting every test video once."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from benchmark.run.config import RunConfig
 from benchmark.results.confusion import save_confusion
-from benchmark.run.module import VideoClassifier
-from benchmark.run.runner import RunOptions, build_trainer, make_datamodule
+from benchmark.run.config import RunConfig
+from benchmark.run.kinds import run_kind
+from benchmark.run.options import RunOptions
+from benchmark.run.trainer import build_trainer
 
 
 def evaluate_checkpoint(checkpoint: str | Path, options: RunOptions, out: str | Path | None = None) -> torch.Tensor | None:
@@ -16,8 +18,9 @@ def evaluate_checkpoint(checkpoint: str | Path, options: RunOptions, out: str | 
     saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
     hyper = saved["hyper_parameters"]
     config = RunConfig.from_dict(hyper["config"])
-    model = VideoClassifier.load_from_checkpoint(checkpoint, map_location="cpu", config=config)
-    datamodule = make_datamodule(config, options, model)
+    kind = run_kind(config)
+    model = kind.model_class.load_from_checkpoint(checkpoint, map_location="cpu", config=config)
+    datamodule = kind.datamodule(config, replace(options, feature_cache=False), model)  # decoded test clips
     trainer = build_trainer(config, options, callbacks=[], logger=False)
     trainer.test(model, datamodule=datamodule, verbose=False)
     if not trainer.is_global_zero:

@@ -23,16 +23,9 @@ from torchmetrics.classification import (
 )
 
 from benchmark.run.config import RunConfig
-from benchmark.run.network import VideoNet
-from benchmark.run.optim import parameter_groups
-from datamodules.augment import crop_resize_normalise, eval_view_boxes
-from datamodules.flow.extract import DEFAULT_BOUND
-from datamodules.flow.augment import flow_to_input
-
-
-def input_channels(config: RunConfig) -> int:
-    """3 for RGB frames; 2L for a stack of L flow pairs (x, y per pair)."""
-    return 2 * config.flow_length if config.modality == "flow" else 3
+from benchmark.run.network import build_network
+from benchmark.run.optim import build_optimizer
+from datamodules.clip_transform import ClipViews
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -53,7 +46,7 @@ class VideoClassifier(pl.LightningModule):
         self.config = config
         self.num_classes = num_classes
         self.multi_label = multi_label
-        self.net = self.build_net(config, num_classes)
+        self.net = build_network(config, num_classes)
         top5 = min(5, num_classes)
         self.train_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
         self.val_top1 = MulticlassAccuracy(num_classes, top_k=1, average="micro")
@@ -71,26 +64,6 @@ class VideoClassifier(pl.LightningModule):
         self.test_confusion: torch.Tensor | None = None
         self.test_count = 0
         self.bad_videos: list[dict[str, Any]] = []  # this process's skipped clips
-        self.flow_bound = DEFAULT_BOUND  # flow modality: set from the flow read (see _flow_bound)
-
-    def build_net(self, config: RunConfig, num_classes: int) -> torch.nn.Module:
-        """The network trained; systems with other inputs (e.g. the deep fusion network) override it."""
-        return VideoNet(
-            config.backbone,
-            config.head,
-            config.segments,
-            num_classes,
-            feature_dim=config.feature_dim,
-            dropout=config.dropout,
-            transform_init_std=config.transform_init_std,
-            in_channels=input_channels(config),
-            backbone_weights=config.backbone_weights,
-            partial_bn=config.partial_bn,
-        )
-
-    @property
-    def multi_view(self) -> bool:
-        return self.config.test_clips * self.config.test_crops > 1
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         return self.net(clips)
@@ -145,48 +118,24 @@ class VideoClassifier(pl.LightningModule):
             self.val_top1(scores, batch["label"])
             self.log("val/top1", self.val_top1, prog_bar=True)
 
-    def _probabilities(self, scores: torch.Tensor) -> torch.Tensor:
+    def probabilities(self, scores: torch.Tensor) -> torch.Tensor:
+        """Softmax of the class scores (per-class sigmoid for multi-label datasets)."""
         return torch.sigmoid(scores) if self.multi_label else torch.softmax(scores, dim=1)
 
-    def _multi_view_scores(self, frames: torch.Tensor) -> torch.Tensor:
-        """Mean probabilities over test_clips × test_crops views of uint8 clips (B, V*T*L, H, W, C)."""
-        batch, total, height, width, _ = frames.shape
-        clips = self.config.test_clips
-        per_clip = total // clips
-        boxes, flips = eval_view_boxes(height, width, self.config.input_size, self.config.test_crops)
-        summed = torch.zeros(batch, self.num_classes, device=frames.device)
-        for clip in range(clips):
-            clip_frames = frames[:, clip * per_clip : (clip + 1) * per_clip]
-            for box, flip in zip(boxes, flips):
-                view = self._view_input(clip_frames, box.expand(batch, 4), flip.expand(batch))
-                summed += self._probabilities(self(view))
-        return summed / (clips * len(boxes))
-
-    def _view_input(self, frames: torch.Tensor, boxes: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
-        """One test view of uint8 clips: RGB frames normalised; flow stacks dequantised, x negated
-        on mirrored views, zero-centred."""
-        size = self.config.input_size
-        if self.config.modality != "flow":
-            return crop_resize_normalise(frames, boxes, flips, size, self.net.backbone.input_norm)
-        batch, pairs = frames.shape[:2]
-        cropped = crop_resize_normalise(frames, boxes, flips, size, None)
-        stacks = cropped.reshape(batch, self.config.segments, pairs // self.config.segments * 2, size, size)
-        return flow_to_input(stacks, self._flow_bound(), flips.bool())
-
-    def _flow_bound(self) -> float:
-        """The quantisation bound of the flow being read (the attached datamodule's, else ``flow_bound``)."""
-        trainer = self._trainer
-        datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
-        return float(getattr(datamodule, "flow_bound", self.flow_bound))
+    def view_scores(self, views: ClipViews) -> torch.Tensor:
+        """Mean probabilities over the test views of a batch, one view's forward at a time."""
+        summed: torch.Tensor | None = None
+        for inputs in views.inputs():
+            probabilities = self.probabilities(self(inputs))
+            summed = probabilities if summed is None else summed + probabilities
+        assert summed is not None, "a multi-view batch has at least one view"
+        return summed / views.count
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._note_failed(batch, "test")
         if "frames" not in batch:
             return
-        if self.multi_view:
-            scores = self._multi_view_scores(batch["frames"])
-        else:
-            scores = self(batch["frames"])
+        scores = self.view_scores(batch["views"]) if "views" in batch else self(batch["frames"])
         labels = batch["label"]
         self.test_videos.update(torch.tensor(float(len(scores)), device=scores.device))
         if self.multi_label:
@@ -219,13 +168,4 @@ class VideoClassifier(pl.LightningModule):
         return [entry for part in parts for entry in (part or [])]
 
     def configure_optimizers(self) -> dict[str, Any]:
-        config = self.config
-        groups = parameter_groups(self.net, config.lr, config.weight_decay)
-        if config.optimizer == "sgd":
-            optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
-        elif config.optimizer == "adam":
-            optimizer = torch.optim.Adam(groups, lr=config.lr)
-        else:
-            raise ValueError(f"unknown optimizer {config.optimizer!r}; known: sgd, adam")
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.lr_steps), gamma=0.1)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        return build_optimizer(self.config, self.net)

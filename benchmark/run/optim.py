@@ -5,7 +5,12 @@ recurrent layer, reverse direction or BatchNorm is left out of training.
 """
 from __future__ import annotations
 
+from typing import Any, Iterable
+
+import torch
 from torch import nn
+
+from benchmark.run.config import RunConfig
 
 NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
@@ -34,3 +39,24 @@ def parameter_groups(model: nn.Module, lr: float, weight_decay: float) -> list[d
     if len(grouped) != len(trainable) or {id(p) for p in grouped} != {id(p) for p in trainable}:
         raise AssertionError("parameter groups do not cover every trainable parameter exactly once")
     return [group for group in groups if group["params"]]
+
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+def make_optimizer(name: str, params: Iterable[Any], lr: float, momentum: float = 0.9) -> torch.optim.Optimizer:
+    """SGD with momentum, or Adam, over ``params`` (parameters or parameter groups)."""
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
+
+
+def build_optimizer(config: RunConfig, model: nn.Module) -> dict[str, Any]:
+    """The run's optimizer over ``model``'s parameter groups and its step schedule (lr ×0.1 at
+    ``lr_steps``), as Lightning's ``configure_optimizers`` returns them."""
+    groups = parameter_groups(model, config.lr, config.weight_decay)
+    optimizer = make_optimizer(config.optimizer, groups, config.lr, config.momentum)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.lr_steps), gamma=0.1)
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}

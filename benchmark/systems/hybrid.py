@@ -40,7 +40,10 @@ from torch import Tensor
 
 from benchmark.run.config import RunConfig
 from benchmark.results.leaderboard import finished_run_ids, upsert_rows
-from benchmark.run.runner import RunOptions, _config_columns, run
+from benchmark.run.optim import OPTIMIZERS, make_optimizer
+from benchmark.run.options import RunOptions
+from benchmark.run.rows import elapsed, finished_row, identity_columns, video_counts
+from benchmark.run.runner import run
 from benchmark.systems.score_fusion import fit_score_fusion, fusion_metric
 from benchmark.systems.metrics import score_metrics
 from benchmark.systems.streams import (
@@ -49,8 +52,9 @@ from benchmark.systems.streams import (
     load_stream,
     stream_outputs,
 )
-from benchmark.systems.two_stream import align, check_streams, fusion_run_id
+from benchmark.systems.two_stream import align, check_streams, fusion_run_id, stream_backbones
 from datamodules.datasets import get_dataset
+from datamodules.modality import Modality
 from heads.fusion import (
     EarlyFusionNet,
     LateFusionNet,
@@ -65,7 +69,12 @@ COMPONENTS: tuple[str, ...] = (
     "spatial_cnn", "motion_cnn", "spatial_lstm", "motion_lstm",
     "nn_early_fusion", "nn_late_fusion", "fusion_nonregularized", "fusion_regularized", "hybrid",
 )  # fmt: skip
-MODALITY = {"spatial_cnn": "rgb", "motion_cnn": "flow", "spatial_lstm": "rgb", "motion_lstm": "flow"}
+MODALITY = {
+    "spatial_cnn": Modality.RGB,
+    "motion_cnn": Modality.FLOW,
+    "spatial_lstm": Modality.RGB,
+    "motion_lstm": Modality.FLOW,
+}
 HYBRID_MEMBERS = ("fusion_regularized", "spatial_lstm", "motion_lstm")  # the final score fusion's inputs
 OUTPUTS_FOLDER = "stream_outputs"
 
@@ -94,8 +103,8 @@ class HybridSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.lstm_optimizer not in ("sgd", "adam"):
-            raise ValueError(f"lstm_optimizer must be 'sgd' or 'adam', got {self.lstm_optimizer!r}")
+        if self.lstm_optimizer not in OPTIMIZERS:
+            raise ValueError(f"lstm_optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.lstm_optimizer!r}")
         if not self.lambda_grid or min(self.lambda_grid) < 0:
             raise ValueError(f"lambda_grid must be a non-empty list of values >= 0, got {list(self.lambda_grid)}")
         for name in ("lstm_batch_size", "lstm_epochs", "fusion_epochs", "fusion_batch_size", "weight_steps"):
@@ -224,12 +233,7 @@ def train_stream_lstm(
     """A StreamLSTM trained on (N, T, C) frame features with the settings' optimiser; left in eval mode."""
     torch.manual_seed(settings.seed)
     model = StreamLSTM(features.shape[-1], num_classes, settings.lstm_hidden, settings.lstm_dropout)
-    if settings.lstm_optimizer == "sgd":
-        optimizer: torch.optim.Optimizer = torch.optim.SGD(
-            model.parameters(), lr=settings.lstm_lr, momentum=settings.lstm_momentum
-        )
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=settings.lstm_lr)
+    optimizer = make_optimizer(settings.lstm_optimizer, model.parameters(), settings.lstm_lr, settings.lstm_momentum)
     targets = labels.float() if multi_label else labels.long()
     generator = torch.Generator().manual_seed(settings.seed)
     for _ in range(settings.lstm_epochs):
@@ -352,7 +356,7 @@ def _cnn_results(spatial: RunConfig, temporal: RunConfig, options: RunOptions) -
     results = []
     for name, config in (("spatial_cnn", spatial), ("motion_cnn", temporal)):
         scored = cached_outputs(config, options, "test", "scores", _lazy_model(config, options))
-        columns = {key: _config_columns(config)[key] for key in ("epochs", "batch_size", "lr", "test_views")}
+        columns = {key: identity_columns(config)[key] for key in ("epochs", "batch_size", "lr", "test_views")}
         results.append(ComponentResult(name, scored.values, scored.labels, columns))
     return results
 
@@ -433,7 +437,7 @@ def run_hybrid(
 
     expected = len(spec.load(options.data_root, spatial.split, False).test)
     rows = [_row(spatial, temporal, settings, result, k, multi, expected, started) for result in results]
-    upsert_rows(Path(options.results_dir) / "leaderboard.csv", rows)
+    upsert_rows(options.leaderboard, rows)
     choice = by_name["fusion_regularized"].choice
     _write_summary(spatial, temporal, settings, choice, fitted.weights, rows, options, parts)
     return rows
@@ -453,28 +457,22 @@ def _row(
     expected: int,
     started: float,
 ) -> dict[str, Any]:
-    stream = temporal if MODALITY.get(result.name) == "flow" else spatial
-    backbone = spatial.backbone if spatial.backbone == temporal.backbone else f"{spatial.backbone}+{temporal.backbone}"
-    evaluated = len(result.scores)
-    return {
-        **_config_columns(replace(stream, head=result.name)),
-        "run_id": hybrid_run_id(spatial, temporal, settings, result.name),
-        "status": "finished",
-        "system": SYSTEM,
-        "modality": MODALITY.get(result.name, "rgb+flow"),
-        "backbone": backbone,
-        "epochs": None,
-        "batch_size": None,
-        "lr": None,
-        "world_size": 1,
+    stream = temporal if MODALITY.get(result.name) is Modality.FLOW else spatial
+    return finished_row(
+        replace(stream, head=result.name),
+        run_id=hybrid_run_id(spatial, temporal, settings, result.name),
+        system=SYSTEM,
+        modality=str(MODALITY.get(result.name, Modality.RGB_FLOW)),
+        backbone=stream_backbones(spatial, temporal),
+        epochs=None,
+        batch_size=None,
+        lr=None,
+        world_size=1,
         **result.columns,
         **score_metrics(result.scores, result.labels, num_classes, multi_label),
-        "n_test": evaluated,
-        "n_test_expected": expected,
-        "n_test_evaluated": evaluated,
-        "n_test_failed": expected - evaluated,
-        "wall_s": round(time.time() - started, 1),
-    }
+        **video_counts(expected, len(result.scores)),
+        wall_s=elapsed(started),
+    )
 
 
 def _write_summary(

@@ -24,11 +24,14 @@ from pytorch_lightning.utilities import CombinedLoader
 from torch import nn
 
 from benchmark.run.config import RunConfig
-from benchmark.run.module import NonFiniteLossError, VideoClassifier, input_channels
-from benchmark.run.network import VideoNet
-from benchmark.run.optim import parameter_groups
 from benchmark.results.leaderboard import upsert_rows
-from benchmark.run.runner import RunOptions, _config_columns, build_trainer, make_datamodule
+from benchmark.run.data import build_datamodule
+from benchmark.run.module import NonFiniteLossError, VideoClassifier
+from benchmark.run.network import build_video_net
+from benchmark.run.optim import build_optimizer
+from benchmark.run.options import RunOptions
+from benchmark.run.rows import elapsed, finished_row, video_counts
+from benchmark.run.trainer import build_trainer
 from benchmark.systems.metrics import score_metrics
 from benchmark.systems.streams import stream_outputs
 from benchmark.run.throughput import TrainThroughput
@@ -65,14 +68,7 @@ class MultiTaskClassifier(pl.LightningModule):
         self.configs = {c.dataset: c for c in configs}
         self.datamodules = datamodules
         first = configs[0]
-        nets = {}
-        for config in configs:
-            nets[config.dataset] = VideoNet(
-                config.backbone, config.head, config.segments, get_dataset(config.dataset).num_classes,
-                feature_dim=config.feature_dim, dropout=config.dropout, transform_init_std=config.transform_init_std,
-                in_channels=input_channels(config), backbone_weights=config.backbone_weights,
-                partial_bn=config.partial_bn,
-            )  # fmt: skip
+        nets = {config.dataset: build_video_net(config, get_dataset(config.dataset).num_classes) for config in configs}
         shared = nets[first.dataset].backbone
         for net in nets.values():
             net.backbone = shared
@@ -96,14 +92,8 @@ class MultiTaskClassifier(pl.LightningModule):
         return loss
 
     def configure_optimizers(self) -> dict[str, Any]:
-        config = next(iter(self.configs.values()))
-        groups = parameter_groups(self.nets, config.lr, config.weight_decay)
-        if config.optimizer == "adam":
-            optimizer = torch.optim.Adam(groups, lr=config.lr)
-        else:
-            optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.lr_steps), gamma=0.1)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        """The tasks share every optimisation setting (:data:`SHARED_FIELDS`): the first task's."""
+        return build_optimizer(next(iter(self.configs.values())), self.nets)
 
     def task_model(self, task: str) -> VideoClassifier:
         """A single-dataset classifier around this network's shared backbone and ``task``'s classifier."""
@@ -124,7 +114,10 @@ def run_multitask(
     pl.seed_everything(configs[0].seed, workers=True, verbose=False)
     task_options = {c.dataset: replace(options, data_root=roots.get(c.dataset)) for c in configs}
     probe = {c.dataset: VideoClassifier(c, get_dataset(c.dataset).num_classes) for c in configs}
-    datamodules = {task: make_datamodule(probe[task].config, task_options[task], probe[task]) for task in probe}
+    datamodules = {
+        task: build_datamodule(probe[task].config, task_options[task], probe[task].net.backbone.input_norm)
+        for task in probe
+    }
     model = MultiTaskClassifier(configs, datamodules)
     identity = multitask_id(configs)
     checkpoint = ModelCheckpoint(dirpath=Path(options.work_dir) / f"multitask-{identity}" / "checkpoints", save_last=True)
@@ -146,22 +139,18 @@ def run_multitask(
         test_seconds = time.perf_counter() - test_started
         expected = len(datamodules[task].splits.test)
         rows.append(
-            {
-                **_config_columns(config),
-                "run_id": f"{identity}-{task}"[:24],
-                "status": "finished",
-                "system": "multitask",
-                "world_size": trainer.world_size,
+            finished_row(
+                config,
+                run_id=f"{identity}-{task}"[:24],
+                system="multitask",
+                world_size=trainer.world_size,
                 **score_metrics(outputs.values, outputs.labels, spec.num_classes, spec.multi_label),
-                "n_test": len(outputs.video_ids),
-                "n_test_expected": expected,
-                "n_test_evaluated": len(outputs.video_ids),
-                "n_test_failed": expected - len(outputs.video_ids),
-                "train_clips_per_s": throughput.clips_per_second,
-                "test_clips_per_s": len(outputs.video_ids) / test_seconds if test_seconds > 0 else float("nan"),
-                "wall_s": round(time.time() - started, 1),
-                "detail": "trained jointly with " + ", ".join(c.dataset for c in configs if c.dataset != task),
-            }
+                **video_counts(expected, len(outputs.video_ids)),
+                train_clips_per_s=throughput.clips_per_second,
+                test_clips_per_s=len(outputs.video_ids) / test_seconds if test_seconds > 0 else float("nan"),
+                wall_s=elapsed(started),
+                detail="trained jointly with " + ", ".join(c.dataset for c in configs if c.dataset != task),
+            )
         )
-    upsert_rows(Path(options.results_dir) / "leaderboard.csv", rows)
+    upsert_rows(options.leaderboard, rows)
     return rows

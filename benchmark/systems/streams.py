@@ -16,7 +16,8 @@ import torch
 
 from benchmark.run.config import RunConfig
 from benchmark.run.module import VideoClassifier
-from benchmark.run.runner import RunOptions, make_datamodule
+from benchmark.run.data import build_datamodule
+from benchmark.run.options import RunOptions
 
 Part = Literal["train", "val", "test"]
 
@@ -32,7 +33,7 @@ class StreamOutputs:
 
 
 def checkpoint_of(config: RunConfig, options: RunOptions) -> Path:
-    path = Path(options.work_dir) / config.run_id / "checkpoints" / "last.ckpt"
+    path = options.checkpoint_dir(config.run_id) / "last.ckpt"
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint for run {config.run_id} at {path}: train it first")
     return path
@@ -59,29 +60,28 @@ def stream_outputs(
     (their ids are missing from ``video_ids``).
     """
     model = model if model is not None else load_stream(config, options)
-    datamodule = make_datamodule(config, options, model)
+    datamodule = build_datamodule(config, options, model.net.backbone.input_norm)
     datamodule.setup()
     splits = datamodule.splits
     records = {"train": splits.train, "val": splits.val, "test": splits.test}[part]
-    model.flow_bound = datamodule.flow_bound
-    views = config.test_clips if kind == "scores" else 1
-    datamodule.test_views = views
-    loader = datamodule._loader(records, "test")
+    if kind == "features":
+        datamodule.test_views = 1
+    transform = datamodule.clip_transform("test" if kind == "scores" else "fit")
+    loader = datamodule.loader(records, "test")
     ids: list[str] = []
     values: list[np.ndarray] = []
     labels: list[np.ndarray] = []
-    multi_view = kind == "scores" and model.multi_view
     for batch in loader:
         if "frames" not in batch:
             continue
-        frames = batch["frames"]
+        batch = transform(batch)
         if kind == "scores":
-            if multi_view:
-                output = model._multi_view_scores(frames)
+            if "views" in batch:
+                output = model.view_scores(batch["views"])
             else:
-                output = model._probabilities(model(datamodule.on_after_batch_transfer(batch, 0)["frames"]))
+                output = model.probabilities(model(batch["frames"]))
         else:
-            clips = datamodule.on_after_batch_transfer(batch, 0)["frames"]
+            clips = batch["frames"]
             maps = model.net.backbone(clips.flatten(0, 1))
             output = maps.mean(dim=(-2, -1)).reshape(clips.shape[0], clips.shape[1], -1)
         ids.extend(records[int(i)].video_id for i in batch["index"])

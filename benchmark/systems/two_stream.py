@@ -13,23 +13,33 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmark.run.config import RunConfig
 from benchmark.results.leaderboard import finished_run_ids, upsert_rows
-from benchmark.run.runner import RunOptions, _config_columns, run
+from benchmark.run.options import RunOptions
+from benchmark.run.rows import finished_row, video_counts
+from benchmark.run.runner import run
 from benchmark.systems.score_fusion import fit_score_fusion
 from benchmark.systems.metrics import score_metrics
 from benchmark.systems.streams import StreamOutputs, stream_outputs
 from datamodules.datasets import get_dataset
+from datamodules.modality import Modality
+
+
+SYSTEM = "two_stream"
+
+
+def stream_backbones(spatial: RunConfig, temporal: RunConfig) -> str:
+    """The backbone column of a row fusing two streams: their backbone, or both names when they differ."""
+    return spatial.backbone if spatial.backbone == temporal.backbone else f"{spatial.backbone}+{temporal.backbone}"
 
 
 def check_streams(spatial: RunConfig, temporal: RunConfig) -> None:
     """The two streams must be one experiment's RGB and flow halves, with a held-out part."""
-    if spatial.modality != "rgb" or temporal.modality != "flow":
+    if spatial.modality != Modality.RGB or temporal.modality != Modality.FLOW:
         raise ValueError("two-stream needs an rgb spatial stream and a flow temporal stream")
     for name in ("dataset", "split", "seed", "holdout_fraction"):
         if getattr(spatial, name) != getattr(temporal, name):
@@ -40,7 +50,7 @@ def check_streams(spatial: RunConfig, temporal: RunConfig) -> None:
 
 def train_streams(configs: Sequence[RunConfig], options: RunOptions) -> None:
     """Train each stream unless it already has a finished leaderboard row."""
-    done = finished_run_ids(Path(options.results_dir) / "leaderboard.csv")
+    done = finished_run_ids(options.leaderboard)
     for config in configs:
         if config.run_id not in done:
             run(config, options)
@@ -83,17 +93,13 @@ def run_two_stream(
     _, held_out, held_labels = align(scored["val"])
     test_ids, test_scores, test_labels = align(scored["test"])
     expected = len(spec.load(options.data_root, spatial.split, False).test)
-    base = {
-        **_config_columns(replace(spatial, head="two_stream")),
-        "status": "finished",
-        "system": "two_stream",
-        "modality": "rgb+flow",
-        "backbone": spatial.backbone if spatial.backbone == temporal.backbone else f"{spatial.backbone}+{temporal.backbone}",
-        "n_test": len(test_ids),
-        "n_test_expected": expected,
-        "n_test_evaluated": len(test_ids),
-        "n_test_failed": expected - len(test_ids),
-    }
+    base = finished_row(
+        replace(spatial, head=SYSTEM),
+        system=SYSTEM,
+        modality=str(Modality.RGB_FLOW),
+        backbone=stream_backbones(spatial, temporal),
+        **video_counts(expected, len(test_ids)),
+    )
     rows = []
     for method in methods:
         fitted = fit_score_fusion(method, held_out, held_labels, multi_label=spec.multi_label)
@@ -103,12 +109,12 @@ def run_two_stream(
         rows.append(
             {
                 **base,
-                "run_id": fusion_run_id([spatial, temporal], "two_stream", method),
+                "run_id": fusion_run_id([spatial, temporal], SYSTEM, method),
                 "head": f"fusion_{method}",
                 **score_metrics(fused, test_labels, spec.num_classes, spec.multi_label),
                 "test_clips_per_s": len(test_ids) / seconds if seconds > 0 else float("nan"),
                 "detail": fitted.describe(),
             }
         )
-    upsert_rows(Path(options.results_dir) / "leaderboard.csv", rows)
+    upsert_rows(options.leaderboard, rows)
     return rows

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from datamodules.augment import crop_resize_normalise, eval_boxes, train_boxes
+from datamodules.augment import crop_resize_normalise
 from datamodules.flow.extract import DEFAULT_BOUND
 
 
@@ -42,30 +42,23 @@ def flow_to_input(q: torch.Tensor, bound: float, flipped: torch.Tensor, centre: 
     return flow
 
 
-def augment_flow_batch(
+def flow_view(
     stacks: torch.Tensor,
+    boxes: torch.Tensor,
+    flips: torch.Tensor,
     segments: int,
     input_size: int,
-    train_params: torch.Tensor | None,
     bound: float = DEFAULT_BOUND,
 ) -> torch.Tensor:
-    """uint8 (B, T * L, H, W, 2) → float (B, T, 2L, S, S); training crop/flip when ``train_params`` is given.
-
-    ``train_params`` are the (B, 4) draws of :func:`datamodules.augment.draw_train_params`
-    (their flip bit drives both the mirror and the x negation); None applies the test transform.
-    """
+    """uint8 (B, T * L, H, W, 2) → float (B, T, 2L, S, S): each clip cropped to its box (B, 4),
+    resized, mirrored where ``flips`` (B,) is set, dequantised with x negated on mirrored clips,
+    and zero-centred."""
     batch, frames, height, width, channels = stacks.shape
     if channels != 2:
         raise ValueError(f"flow stacks need 2 channels (x, y) last, got shape {tuple(stacks.shape)}")
     if frames % segments:
         raise ValueError(f"{frames} flow pairs per clip do not split into {segments} segments")
-    if train_params is None:
-        boxes = eval_boxes(batch, height, width, input_size)
-        flips = torch.zeros(batch, dtype=torch.bool)
-    else:
-        boxes = train_boxes(train_params, height, width)
-        flips = train_params[:, 3].bool()
     cropped = crop_resize_normalise(stacks, boxes, flips, input_size, None)  # (B, T*L, 2, S, S)
     length = frames // segments
     q = cropped.reshape(batch, segments, length * 2, input_size, input_size)  # x_1, y_1, x_2, y_2, ...
-    return flow_to_input(q, bound, flips)
+    return flow_to_input(q, bound, flips.bool())

@@ -6,14 +6,22 @@ from datamodules.augment import (
     POSITIONS,
     SCALE_PAIRS,
     SCALES,
-    augment_batch,
     crop_resize_normalise,
     draw_train_params,
     eval_boxes,
     train_boxes,
 )
 
+from datamodules.clip_transform import ClipTransform
+from datamodules.modality import Modality
+
 IDENTITY = InputNorm((0.0, 0.0, 0.0), (1.0, 1.0, 1.0), 1.0)
+
+
+def augment_batch(frames, input_size, norm, train_params):
+    """An RGB ClipTransform's training view (with ``train_params``) or centre test view."""
+    transform = ClipTransform(Modality.RGB, input_size, frames.shape[1], norm)
+    return transform.test(frames) if train_params is None else transform.train(frames, train_params)
 
 
 def coordinate_frames(batch=2, steps=3, height=40, width=60):

@@ -12,9 +12,21 @@ from datamodules.flow.extract import FLOW_JSON
 from datamodules.sampling.intervals import deep_fusion_indices
 from datamodules.decoding.video import VideoReadError
 from datamodules.records import VideoRecord
-from datamodules.rgb_flow_clips import RgbFlowClipDataset, centred_pairs, collate_two_stream, transform_two_stream
+from datamodules.clip_transform import ClipTransform, TwoStreamTransform
+from datamodules.modality import Modality
+from datamodules.rgb_flow_clips import RgbFlowClipDataset, centred_pairs, collate_two_stream
 
 FRAMES = 24  # frame i (0-based) is uniform 8 i; flow pair j (0-based) is x = 10 (j + 1), y = 250 - 10 (j + 1)
+
+
+def transform_two_stream(frames, segments, input_size, norm, train_params, bound):
+    """Both streams of a batch through one TwoStreamTransform (one crop box and flip per clip)."""
+    transform = TwoStreamTransform(
+        ClipTransform(Modality.RGB, input_size, segments, norm),
+        ClipTransform(Modality.FLOW, input_size, segments, None, bound),
+    )
+    batch = {"frames": frames} if train_params is None else {"frames": frames, "augment": train_params}
+    return transform(batch)["frames"]
 
 
 def make_frames(folder: Path, count: int = FRAMES, size=(48, 64)) -> VideoRecord:

@@ -17,12 +17,9 @@ from benchmark.run.module import VideoClassifier
 from benchmark.results.leaderboard import LEADERBOARD_COLUMNS
 from benchmark.run.runner import RunOptions, run
 from benchmark.run.sweep import load_sweep
-from benchmark.run.deep_fusion import (
-    DeepFusionClassifier,
-    build_deep_fusion_net,
-    check_config,
-    count_deep_fusion,
-)
+from benchmark.run.complexity import count_deep_fusion
+from benchmark.run.deep_fusion import DeepFusionClassifier
+from benchmark.run.deep_fusion_net import build_deep_fusion_net, check_config
 from datamodules.datasets import get_dataset
 from heads.fusion.layernorm_lstm import LayerNormLSTM
 

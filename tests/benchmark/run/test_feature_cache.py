@@ -12,7 +12,8 @@ from benchmark.run import feature_cache
 from benchmark.run.cached_module import FrozenBackboneClassifier
 from benchmark.run.config import resolve_config
 from benchmark.run.feature_cache import cache_identity, cache_key, ensure_feature_cache
-from benchmark.run.runner import RunOptions, make_datamodule, run
+from benchmark.run.data import build_datamodule
+from benchmark.run.runner import RunOptions, run
 from benchmark.run.sweep import load_sweep
 from datamodules.cached_features import (
     CachedFeatureDataModule,
@@ -46,7 +47,8 @@ def parts(config, tiny: Path):
     """The model and clip datamodule a run builds (same seeding as ``run``)."""
     pl.seed_everything(config.seed, workers=True, verbose=False)
     model = FrozenBackboneClassifier(config, NUM_CLASSES)
-    clips = make_datamodule(config, RunOptions(data_root=str(tiny), num_workers=0, progress=False), model)
+    options = RunOptions(data_root=str(tiny), num_workers=0, progress=False)
+    clips = build_datamodule(config, options, model.net.backbone.input_norm)
     return model, clips
 
 

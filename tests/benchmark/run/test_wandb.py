@@ -2,7 +2,8 @@
 import pytest
 
 from benchmark.run.config import resolve_config
-from benchmark.run.runner import RunOptions, run, wandb_configured
+from benchmark.run.runner import RunOptions, run
+from benchmark.run.wandb_logging import wandb_configured
 
 
 def options(tiny, tmp_path, wandb=True):
@@ -79,7 +80,7 @@ def test_final_row_and_confusion_go_to_wandb(tiny_synthetic, tmp_path, monkeypat
 def test_report_plots_go_to_wandb_and_a_failure_only_warns(tmp_path, monkeypatch):
     import wandb
 
-    from benchmark.run.runner import log_report_to_wandb
+    from benchmark.run.wandb_logging import log_report_to_wandb
 
     logged, finished = {}, []
 

@@ -4,9 +4,18 @@ import pytest
 import torch
 
 from datamodules.flow.extract import compute_flow, quantise_flow
-from datamodules.flow.augment import augment_flow_batch, flow_to_input
+from datamodules.clip_transform import ClipTransform
+from datamodules.flow.augment import flow_to_input
+from datamodules.flow.extract import DEFAULT_BOUND
+from datamodules.modality import Modality
 
 BOUND = 20.0
+
+
+def augment_flow_batch(stacks, segments, input_size, train_params, bound=DEFAULT_BOUND):
+    """A flow ClipTransform's training view (with ``train_params``) or centre test view."""
+    transform = ClipTransform(Modality.FLOW, input_size, segments, None, bound)
+    return transform.test(stacks) if train_params is None else transform.train(stacks, train_params)
 STEP = 2 * BOUND / 255
 
 
