@@ -284,7 +284,7 @@ def test_a_nan_loss_stops_the_run_with_a_failed_row(dataset, tmp_path, monkeypat
 WRITER = textwrap.dedent(
     """
     import os, sys, time
-    from benchmark.results.leaderboard import leaderboard as results
+    from benchmark.results import leaderboard as results
 
     board, pause_at = sys.argv[1], int(sys.argv[2])
     real_fsync, writes = os.fsync, []

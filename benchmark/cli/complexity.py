@@ -18,10 +18,10 @@ def command_complexity(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from benchmark.run.complexity import backbone_map, count_complexity
-    from datamodules.class_counts import num_classes
+    from datamodules.datasets import get_dataset
     from heads import HEADS
 
-    classes = num_classes(args.dataset)
+    classes = get_dataset(args.dataset).num_classes
     heads = args.heads or list(HEADS)
     rows = []
     for head in heads:
@@ -52,7 +52,7 @@ def command_complexity(args: argparse.Namespace) -> int:
 def add_complexity_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``complexity`` subcommand and its handler."""
     from backbones import BACKBONES
-    from datamodules.class_counts import NUM_CLASSES
+    from datamodules.datasets import DATASETS
     from heads import HEADS
 
     parser = subparsers.add_parser(
@@ -61,7 +61,7 @@ def add_complexity_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Counts parameters and MACs per clip of T frames (FLOPs ≈ 2 × MACs) of every head on "
         "one backbone; needs no data, only the dataset's number of classes.",
     )
-    parser.add_argument("--dataset", required=True, choices=sorted(NUM_CLASSES), help="sets the number of classes")
+    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="sets the number of classes")
     parser.add_argument("--segments", type=int, required=True, metavar="T")
     parser.add_argument("--backbone", required=True, choices=sorted(BACKBONES))
     parser.add_argument(

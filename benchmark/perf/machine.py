@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
-from filelock import FileLock
 
-from benchmark.results.leaderboard import write_atomically
+from datamodules.storage import upsert_csv
 
 # Marketing words that make CPU model names long without telling models apart.
 _NOISE = re.compile(r"\((r|tm)\)|\bcpu\b|\bprocessor\b|\bwith\b.*$|@.*$", re.IGNORECASE)
@@ -54,19 +53,4 @@ def upsert_keyed(path: str | Path, rows: Iterable[dict[str, Any]], keys: Sequenc
 
     The file is locked and replaced atomically, so concurrent writers never lose or tear rows.
     """
-    path = Path(path)
-    new = pd.DataFrame(list(rows))
-    missing = [key for key in keys if key not in new.columns]
-    if missing:
-        raise ValueError(f"rows for {path} lack the key columns {missing}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=120):
-        table = pd.read_csv(path) if path.is_file() and path.stat().st_size else pd.DataFrame(columns=new.columns)
-        if len(table):
-            # compare keys as text: a reread CSV has lost the Python types of the rows
-            old_keys = table.reindex(columns=list(keys)).astype(str).agg("|".join, axis=1)
-            new_keys = set(new[list(keys)].astype(str).agg("|".join, axis=1))
-            table = table[~old_keys.isin(new_keys)]
-        table = pd.concat([table, new], ignore_index=True) if len(table) else new
-        write_atomically(table, path)
-    return table
+    return upsert_csv(path, rows, keys)

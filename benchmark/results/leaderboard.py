@@ -1,19 +1,18 @@
 """The leaderboard CSV: a stable schema, and appends that never corrupt or duplicate rows.
 
 Writers take a file lock next to the CSV, read it, replace any earlier row of the same run id,
-write the whole table to a temporary file in the same folder and ``os.replace`` it into place:
-a reader sees the old table or the new one, never a partial row, and a process killed mid-write
-leaves the old table intact.
+write the whole table to a temporary file in the same folder and ``os.replace`` it into place
+(:func:`datamodules.storage.upsert_csv`): a reader sees the old table or the new one, never a
+partial row, and a process killed mid-write leaves the old table intact.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
-from filelock import FileLock
+
+from datamodules.storage import upsert_csv
 
 LEADERBOARD_COLUMNS: tuple[str, ...] = (
     "run_id", "timestamp", "git_sha", "status",
@@ -49,39 +48,6 @@ def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reindex(columns=list(LEADERBOARD_COLUMNS) + extra)
 
 
-def write_atomically(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            frame.to_csv(stream, index=False)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def remove_stale_temporaries(path: Path) -> None:
-    """Delete temporary tables a killed writer left next to ``path``. Call it holding the lock:
-    writers write their temporary file only while they hold it, so any one present is stale."""
-    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
-        leftover.unlink(missing_ok=True)
-
-
 def upsert_rows(path: str | Path, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """Add rows to the leaderboard, replacing earlier rows with the same run_id."""
-    path = Path(path)
-    new = pd.DataFrame(list(rows))
-    with FileLock(str(path) + ".lock", timeout=120):
-        remove_stale_temporaries(path)
-        table = read_leaderboard(path)
-        if len(table):
-            table = table[~table["run_id"].isin(new["run_id"])]
-            table = pd.concat([table, new], ignore_index=True) if len(table) else new
-        else:
-            table = new
-        table = _ordered(table)
-        write_atomically(table, path)
-    return table
+    return upsert_csv(path, rows, ("run_id",), read=read_leaderboard, arrange=_ordered)

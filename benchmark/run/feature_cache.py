@@ -18,9 +18,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -29,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from filelock import FileLock
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
@@ -43,7 +39,9 @@ from datamodules.cached_features import (
     labels_path,
 )
 from datamodules.datamodule import VideoDataModule
-from datamodules.datasets import DatasetSplits
+from datamodules.dataset_spec import DatasetSplits
+from datamodules.modality import Modality
+from datamodules.storage import build_directory_once, canonical_json, short_hash
 
 FORMAT_VERSION = 1
 CACHE_FOLDER = "feature_cache"
@@ -71,8 +69,8 @@ def records_digest(splits: DatasetSplits) -> str:
 
 def cache_identity(config: RunConfig, clips: VideoDataModule, backbone: nn.Module) -> dict[str, Any]:
     """Everything that decides the cached maps; its hash is the cache key."""
-    if config.modality != "rgb":
-        raise ValueError(f"the feature cache supports the rgb modality only, got {config.modality!r}")
+    if config.modality is not Modality.RGB:
+        raise ValueError(f"the feature cache supports the rgb modality only, got {str(config.modality)!r}")
     if config.test_clips != 1 or config.test_crops != 1:
         raise ValueError(
             f"the feature cache holds one test view per video; test_clips={config.test_clips}, "
@@ -113,8 +111,7 @@ def cached_view_count(config: RunConfig) -> int:
 
 
 def cache_key(identity: dict[str, Any]) -> str:
-    payload = json.dumps(identity, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return short_hash(canonical_json(identity), length=16)
 
 
 def ensure_feature_cache(
@@ -130,42 +127,30 @@ def ensure_feature_cache(
     """The folder of the cache for this run's data and backbone, built first if it does not exist."""
     identity = cache_identity(config, clips, backbone)
     key = cache_key(identity)
-    root = Path(cache_root)
-    final = root / key
-    if (final / META_NAME).is_file():
-        return final
-    root.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(root / f"{key}.lock")):
-        if (final / META_NAME).is_file():  # built by another process while this one waited
-            return final
-        building = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".tmp", dir=root))
-        try:
-            started = time.perf_counter()
-            # The build draws from the global RNG (data loader seeds): forked, so that a run that
-            # builds the cache trains exactly like one that finds it.
-            with torch.random.fork_rng(devices=[]):
-                shapes, failed = write_features(
-                    building, clips, backbone, identity["cached_views"], torch.device(device), num_workers, progress,
-                    batch_size or clips.batch_size, key,
-                )  # fmt: skip
-            meta = {
-                **identity,
-                "key": key,
-                "shapes": shapes,
-                "failed": failed,
-                "build_seconds": round(time.perf_counter() - started, 2),
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "device": str(device),
-                "view_of_epoch": "epoch mod views; view v = the training draw of epoch v",
-            }
-            (building / META_NAME).write_text(json.dumps(meta, indent=2) + "\n")
-            if final.exists():  # an incomplete folder (no meta.json) left by an older attempt
-                shutil.rmtree(final)
-            os.rename(building, final)
-        except BaseException:
-            shutil.rmtree(building, ignore_errors=True)
-            raise
-    return final
+
+    def build(building: Path) -> None:
+        started = time.perf_counter()
+        # The build draws from the global RNG (data loader seeds): forked, so that a run that
+        # builds the cache trains exactly like one that finds it.
+        with torch.random.fork_rng(devices=[]):
+            shapes, failed = write_features(
+                building, clips, backbone, identity["cached_views"], torch.device(device), num_workers, progress,
+                batch_size or clips.batch_size, key,
+            )  # fmt: skip
+        meta = {
+            **identity,
+            "key": key,
+            "shapes": shapes,
+            "failed": failed,
+            "build_seconds": round(time.perf_counter() - started, 2),
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "device": str(device),
+            "view_of_epoch": "epoch mod views; view v = the training draw of epoch v",
+        }
+        (building / META_NAME).write_text(json.dumps(meta, indent=2) + "\n")
+
+    # Built once under a lock, in a temporary folder renamed into place (replacing an incomplete one).
+    return build_directory_once(Path(cache_root) / key, lambda final: (final / META_NAME).is_file(), build)
 
 
 def _empty_or_memmap(path: Path, shape: tuple[int, ...]) -> np.ndarray:

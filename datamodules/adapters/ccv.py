@@ -23,7 +23,7 @@ from datamodules.annotations.lines import (
     read_names,
     source,
 )
-from datamodules.datasets import DatasetSplits
+from datamodules.dataset_spec import DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
 
 SPLITS: tuple[str, ...] = ("default",)
@@ -82,3 +82,6 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
     test = read_part(folder / "testVidID.txt", folder / "testLabel.txt", len(names), root)
     check_disjoint(train, test, "train")
     return DatasetSplits(names, train, test, test)
+
+
+SPEC = DatasetSpec(name="ccv", num_classes=20, read=load, multi_label=True, metric="map")

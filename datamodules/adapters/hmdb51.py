@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from datamodules.annotations.lines import check_split, iter_lines, read_names, source
-from datamodules.datasets import DatasetSplits
+from datamodules.dataset_spec import DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
 
 SPLITS: tuple[str, ...] = ("1", "2", "3")
@@ -93,3 +93,6 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
             if part != _UNUSED:
                 parts[part].append(VideoRecord(Path(video).stem, root / name / video, label, source(path, number)))
     return DatasetSplits(names, parts[_TRAIN], parts[_TEST], parts[_TEST])
+
+
+SPEC = DatasetSpec(name="hmdb51", num_classes=51, read=load)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from datamodules.annotations.lines import check_disjoint, check_split, find_annotations
-from datamodules.datasets import DatasetSplits
+from datamodules.dataset_spec import SQUARE_DECODE_SIZE, STUDY_PROTOCOL, DatasetSpec, DatasetSplits
 from datamodules.annotations.jester_format import read_label_names, read_labelled_split
 from datamodules.records import VideoRecord
 
@@ -48,3 +48,9 @@ def load(
     train, validation = read(TRAIN_FILE), read(VALIDATION_FILE)
     check_disjoint(train, validation, "train")
     return DatasetSplits(names, train, validation, validation)
+
+
+# Left/right gestures are classes of their own, so no flip.
+SPEC = DatasetSpec(
+    name="jester", num_classes=27, read=load, flip=False, decode_size=SQUARE_DECODE_SIZE, protocol=STUDY_PROTOCOL
+)

@@ -27,7 +27,7 @@ from datamodules.annotations.lines import (
     read_names,
     source,
 )
-from datamodules.datasets import DatasetSplits
+from datamodules.dataset_spec import STUDY_PROTOCOL, DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
 
 SPLITS: tuple[str, ...] = ("default",)
@@ -136,3 +136,6 @@ def load(root: Path, split: str, annotations: Path | None = None, require_train:
     validation = _records(validation_clips, index, root / "val")
     check_disjoint(train, validation, "train")
     return DatasetSplits(names, train, validation, validation)
+
+
+SPEC = DatasetSpec(name="kinetics400", num_classes=400, read=load, protocol=STUDY_PROTOCOL)

@@ -29,7 +29,7 @@ from datamodules.annotations.lines import (
     find_annotations,
     source,
 )
-from datamodules.datasets import DatasetSplits
+from datamodules.dataset_spec import SQUARE_DECODE_SIZE, STUDY_PROTOCOL, DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
 
 SPLITS: tuple[str, ...] = ("default",)
@@ -135,3 +135,14 @@ def load(root: Path, split: str, annotations: Path | None = None, require_train:
     validation = read_split(folder / VALIDATION_FILE, index, root)
     check_disjoint(train, validation, "train")
     return DatasetSplits(names, train, validation, validation)
+
+
+# A flip swaps the left/right classes: the map is built from the labels file read (flip_label_map).
+SPEC = DatasetSpec(
+    name="ssv2",
+    num_classes=174,
+    read=load,
+    decode_size=SQUARE_DECODE_SIZE,
+    protocol=STUDY_PROTOCOL,
+    flip_labels=flip_label_map,
+)

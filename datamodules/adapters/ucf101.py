@@ -23,7 +23,7 @@ from datamodules.annotations.lines import (
     iter_lines,
     source,
 )
-from datamodules.datasets import DatasetSplits
+from datamodules.dataset_spec import DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
 
 SPLITS: tuple[str, ...] = ("1", "2", "3")
@@ -119,3 +119,6 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
     train = _read_list(folder / f"trainlist0{split}.txt", class_of_folder, names, resolve, True, taken)
     test = _read_list(folder / f"testlist0{split}.txt", class_of_folder, names, resolve, False, taken)
     return DatasetSplits(names, train, test, test)
+
+
+SPEC = DatasetSpec(name="ucf101", num_classes=101, read=load)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from datamodules.annotations.lines import find_annotations, iter_lines, source
 from datamodules.annotations.random_split import random_seed, stratified_split
-from datamodules.datasets import DatasetSplits
+from datamodules.dataset_spec import DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
 
 NUM_GROUPS = 25
@@ -109,3 +109,6 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
     else:
         train, test = stratified_split([record for record, _ in found], random_seed(split))
     return DatasetSplits(names, train, test, test)
+
+
+SPEC = DatasetSpec(name="ucf11", num_classes=11, read=load)

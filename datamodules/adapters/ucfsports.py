@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from datamodules.annotations.random_split import random_seed, stratified_split
-from datamodules.datasets import DatasetSplits
+from datamodules.dataset_spec import DatasetSpec, DatasetSplits
 from datamodules.records import VideoRecord
 
 FOLDER_CLASSES: dict[str, str] = {
@@ -61,3 +61,6 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
         raise ValueError(f"unknown UCF Sports split {split!r}; valid: random<seed> (e.g. random0)")
     train, test = stratified_split(scan(Path(root)), seed)
     return DatasetSplits(list(CLASS_NAMES), train, test, test)
+
+
+SPEC = DatasetSpec(name="ucfsports", num_classes=len(CLASS_NAMES), read=load)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from sklearn.model_selection import train_test_split
-
 from datamodules.records import VideoRecord
 
 RANDOM_SPLIT = re.compile(r"^random(?P<seed>\d+)$")
@@ -20,6 +18,8 @@ def random_seed(split: str) -> int | None:
 
 def stratified_split(records: list[VideoRecord], seed: int) -> tuple[list[VideoRecord], list[VideoRecord]]:
     """7:3 per class, a pure function of the records' order and ``seed``; each part keeps that order."""
+    from sklearn.model_selection import train_test_split  # scikit-learn: only when a split is drawn
+
     positions = list(range(len(records)))
     train, test = train_test_split(
         positions, test_size=TEST_FRACTION, random_state=seed, stratify=[r.label for r in records]

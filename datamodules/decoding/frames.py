@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from datamodules.decoding.video import IndexSampler, VideoReadError
+from datamodules.decoding.base import IndexSampler, VideoReadError
 
 
 def frame_name(template: str, first_frame: int, index: int) -> str:

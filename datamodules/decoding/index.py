@@ -18,18 +18,17 @@ is rewritten in place), so fixing a broken file and re-running picks the fix up.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from datamodules.records import VideoRecord
+from datamodules.storage import file_sha256, locked, short_hash, write_atomically
 
 INDEX_FORMAT_VERSION = 1
 
@@ -86,19 +85,11 @@ def entry_key(path: str | Path, root: str | Path) -> str:
     return Path(absolute).as_posix()
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def index_key(root: str | Path, annotation_files: Sequence[str | Path]) -> tuple[str, tuple[str, ...]]:
     """The index key and the sorted annotation hashes it covers."""
     hashes = tuple(sorted(file_sha256(path) for path in annotation_files))
     payload = {"format": INDEX_FORMAT_VERSION, "root": str(Path(root).resolve()), "annotations": list(hashes)}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest(), hashes
+    return short_hash(json.dumps(payload, sort_keys=True), length=None), hashes
 
 
 def index_file(key: str, cache_dir: str | Path | None = None) -> Path:
@@ -148,7 +139,7 @@ def probe_video(path: Path) -> Probe:
 def probe_frame_folder(path: Path, template: str, first_frame: int) -> Probe:
     """Frame count of a JPEG frame folder (the contiguous run of frame files), then a decode of the last one."""
     from datamodules.decoding.frames import count_frames, decode_frame, frame_name
-    from datamodules.decoding.video import VideoReadError
+    from datamodules.decoding.base import VideoReadError
 
     if not path.is_dir():
         return Probe(None, MISSING, "frame folder not found")
@@ -247,20 +238,6 @@ def _read_entries(file: Path, key: str) -> dict[str, Probe] | None:
     return entries
 
 
-def _write_atomically(file: Path, text: str) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _unique(records: Iterable[VideoRecord], root: Path) -> dict[str, VideoRecord]:
     unique: dict[str, VideoRecord] = {}
     for record in records:
@@ -281,14 +258,11 @@ def build_index(
     Entries whose file or folder is unchanged since it was probed come from the file; the written
     index holds exactly the videos of ``records``.
     """
-    from filelock import FileLock
-
     root = Path(root)
     key, hashes = index_key(root, annotation_files)
     file = index_file(key, cache_dir)
-    file.parent.mkdir(parents=True, exist_ok=True)
     unique = _unique(records, root)
-    with FileLock(str(file) + ".lock"):
+    with locked(file):
         known = _read_entries(file, key) or {}
         entries: dict[str, Probe] = {}
         stale: list[str] = []
@@ -302,7 +276,7 @@ def build_index(
         entries.update(zip(stale, probes, strict=True))
         entries = {name: entries[name] for name in unique}  # annotation order
         if stale or set(known) != set(entries):
-            _write_atomically(file, _to_json(key, root.resolve(), hashes, entries))
+            write_atomically(file, _to_json(key, root.resolve(), hashes, entries))
     return VideoIndex(key, root, hashes, entries, file, probed=len(stale))
 
 

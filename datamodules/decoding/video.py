@@ -2,22 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import torch
 
+from datamodules.decoding.base import IndexSampler, VideoReadError
+from datamodules.decoding.frames import read_frames
 from datamodules.records import VideoRecord
 
-IndexSampler = Callable[[int], list[int]]
-
-
-class VideoReadError(RuntimeError):
-    """A video could not be opened or decoded; the message names the file."""
-
-    def __init__(self, path: str | Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = str(path)
-        self.reason = reason
+__all__ = ["IndexSampler", "RESIZE_COPY_ERROR", "VideoReadError", "read_clip", "read_record"]
 
 
 def read_clip(
@@ -89,7 +81,5 @@ def read_record(
     listing; a video file is always opened, which yields its frame count anyway.
     """
     if record.is_frame_folder:
-        from datamodules.decoding.frames import read_frames
-
         return read_frames(record.path, record.frame_template, record.first_frame, sample, size, record.num_frames)
     return read_clip(record.path, sample, size)

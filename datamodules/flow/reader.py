@@ -8,7 +8,7 @@ the RGB reader gets — or from a list of segment start pairs, each expanded to 
 Both clamp a stack that runs past the last pair to that last pair (it repeats), which is what
 :func:`datamodules.sampling.segments.segment_indices` does for videos shorter than L + 1 frames.
 
-Values stay quantised (uint8, see :func:`datamodules.flow.extract.quantise_flow`); resizing a flow
+Values stay quantised (uint8, see :func:`datamodules.flow.quantise.quantise_flow`); resizing a flow
 image to ``size`` does not rescale its values (displacements stay in the extraction's pixels,
 as the crop-and-resize augmentation later does too).
 """
@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 import torch
 
-from datamodules.flow.extract import X_TEMPLATE, Y_TEMPLATE, read_flow_info
-from datamodules.decoding.video import VideoReadError
+from datamodules.decoding.base import VideoReadError
+from datamodules.flow.layout import X_TEMPLATE, Y_TEMPLATE, read_flow_info
 
 PairSampler = Callable[[int], Sequence[int]]
 

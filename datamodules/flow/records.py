@@ -6,10 +6,12 @@ from pathlib import Path
 
 import torch
 
-from datamodules.datasets import DatasetSplits
-from datamodules.flow.extract import DEFAULT_BOUND, flow_folder, read_flow_info
+from datamodules.dataset_spec import DatasetSplits
+from datamodules.datasets import get_dataset
+from datamodules.flow.layout import flow_folder, read_flow_info
+from datamodules.flow.quantise import DEFAULT_BOUND
 from datamodules.flow.reader import read_flow_stack
-from datamodules.decoding.video import IndexSampler
+from datamodules.decoding.base import IndexSampler
 from datamodules.records import VideoRecord
 
 
@@ -26,17 +28,9 @@ class FlowStackReader:
 
 
 def default_flow_root(dataset: str, root: Path | None) -> Path:
-    """Where ``stbench flow`` writes by default: ``<root>/flow``; for the built-in dataset, the
+    """Where ``stbench flow`` writes by default: ``<root>/flow``; for a generated dataset, the
     ``flow`` folder inside the generated dataset's own folder (so it follows its version)."""
-    if dataset == "synthetic":
-        from datamodules.synthetic import generate as synthetic
-
-        if root is not None and (Path(root) / synthetic.MANIFEST_NAME).is_file():
-            return Path(root) / "flow"
-        return synthetic.ensure_synthetic(root, progress=False) / "flow"
-    if root is None:
-        raise ValueError(f"--data-root is required for {dataset}")
-    return Path(root) / "flow"
+    return get_dataset(dataset).data_root(root) / "flow"
 
 
 def flow_splits(splits: DatasetSplits, flow_root: Path) -> tuple[DatasetSplits, float]:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from datamodules.flow import extract as flow
+from datamodules.flow import methods as flow_methods
 from datamodules.flow.extract import (
     FLOW_JSON,
     JPEG_QUALITY,
@@ -18,7 +19,7 @@ from datamodules.flow.extract import (
     quantise_flow,
     resolve_method,
 )
-from datamodules.decoding.video import VideoReadError
+from datamodules.decoding.base import VideoReadError
 from datamodules.records import VideoRecord
 from datamodules.synthetic.generate import encode_mp4
 
@@ -80,9 +81,9 @@ def test_bad_bound_is_refused(bound):
 
 
 def test_best_method_prefers_tvl1_then_dis_then_farneback(monkeypatch):
-    monkeypatch.setattr(flow, "_tvl1_factory", lambda: object)
+    monkeypatch.setattr(flow_methods, "_tvl1_factory", lambda: object)
     assert best_flow_method() == "tvl1"
-    monkeypatch.setattr(flow, "_tvl1_factory", lambda: None)
+    monkeypatch.setattr(flow_methods, "_tvl1_factory", lambda: None)
     assert best_flow_method() == "dis"
     monkeypatch.delattr(cv2, "DISOpticalFlow_create")
     assert best_flow_method() == "farneback"

@@ -132,7 +132,7 @@ def test_files_and_formats(small_dataset):
         assert SMALL.min_frames <= entry["num_frames"] <= SMALL.max_frames
         assert entry["size"] in SMALL.sizes
         assert (d / entry["path"]).stat().st_size == entry["bytes"]
-    assert not list(d.parent.glob(".*tmp-*"))
+    assert not list(d.parent.glob(".*.tmp"))
 
 
 def test_video_stream_format(small_dataset):
@@ -306,7 +306,7 @@ def test_second_call_does_not_regenerate(small_dataset):
 
 def test_leftover_temp_dir_and_incomplete_target_are_replaced(tmp_path):
     target = dataset_dir(tmp_path, SMALL)
-    leftover = tmp_path / f".{target.name}.tmp-999999"
+    leftover = tmp_path / f".{target.name}.999999-0123abcd.tmp"  # a killed generator's folder
     (leftover / "videos").mkdir(parents=True)
     (leftover / "videos" / "1.mp4").write_bytes(b"partial")
     # A target without a manifest (e.g. copied by hand, half deleted) is not complete either.
@@ -337,7 +337,7 @@ def test_concurrent_callers_share_one_generation(tmp_path):
     d = Path(dirs[0])
     assert syn.is_complete(d, SMALL)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([d.name, d.name + ".lock"])
-    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_cli(tmp_path, capsys):

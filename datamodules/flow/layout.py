@@ -1,0 +1,39 @@
+"""Where extracted optical flow is and how it is stored (no heavy imports: readers only need names).
+
+One folder per video; ``video_id`` may contain "/", which becomes sub-folders::
+
+    <flow_root>/<video_id>/x_00001.jpg   horizontal component of frame pair 1 (frames 1 -> 2)
+    <flow_root>/<video_id>/y_00001.jpg   vertical component of frame pair 1
+    ...                                  N frames give N - 1 pairs, numbered from 1
+    <flow_root>/<video_id>/flow.json     method, bound, num_pairs, size, jpeg_quality, bytes
+
+A video's folder is written under a temporary name and renamed into place once complete, with
+``flow.json`` inside, so a folder with ``flow.json`` is always whole. The images are JPEGs of
+quality :data:`JPEG_QUALITY` holding quantised values (:mod:`datamodules.flow.quantise`).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+JPEG_QUALITY = 95
+FLOW_JSON = "flow.json"
+X_TEMPLATE = "x_{:05d}.jpg"
+Y_TEMPLATE = "y_{:05d}.jpg"
+
+
+def read_flow_info(out_dir: Path) -> dict | None:
+    """The ``flow.json`` of a finished folder, or None when the folder is absent or incomplete."""
+    try:
+        with open(Path(out_dir) / FLOW_JSON, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def flow_folder(flow_root: Path, video_id: str) -> Path:
+    """``<flow_root>/<video_id>``; ids with "/" become sub-folders, ids escaping the root are refused."""
+    parts = Path(video_id).parts
+    if not parts or Path(video_id).is_absolute() or any(p in ("..", ".") for p in parts):
+        raise ValueError(f"video id {video_id!r} is not a relative path inside the flow root")
+    return Path(flow_root).joinpath(*parts)

@@ -1,0 +1,197 @@
+"""Files that several processes share: locks, atomic writes and replacements, short hashes.
+
+One convention for every shared file or folder ``<dir>/<name>``:
+
+* its lock is the file ``<dir>/<name>.lock`` (:func:`file_lock`);
+* it is written into a temporary sibling ``<dir>/.<name>.<random>.tmp`` (a file, or a folder
+  being built) that is renamed onto ``<dir>/<name>`` once whole, so a reader sees the old
+  content or the new one, never a part, and a process killed while writing leaves the old
+  content in place;
+* a temporary sibling found while holding the lock was left by a killed writer: writers only
+  make one while they hold the lock, so :func:`locked` removes those.
+
+This module imports nothing from the rest of the project.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from filelock import FileLock
+
+TEMPORARY_SUFFIX = ".tmp"
+
+
+def canonical_json(data: Any) -> str:
+    """``data`` as compact JSON with sorted keys: equal data, equal text (the input of :func:`short_hash`)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def short_hash(payload: str | bytes, length: int | None = 12) -> str:
+    """The first ``length`` hex digits of the sha256 of ``payload`` (str as UTF-8); None: all 64."""
+    data = payload.encode() if isinstance(payload, str) else payload
+    digest = hashlib.sha256(data).hexdigest()
+    return digest if length is None else digest[:length]
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 hex digest of a file's bytes, read a block at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_lock(path: str | Path, timeout: float = -1) -> "FileLock":
+    """The inter-process lock of ``path``: the file ``<path>.lock`` (``timeout`` seconds, -1: wait forever)."""
+    from filelock import FileLock
+
+    return FileLock(f"{path}.lock", timeout=timeout)
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A fresh name for a temporary file or folder beside ``path`` (created with the usual
+    permissions, unlike :mod:`tempfile`'s owner-only ones)."""
+    return path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{TEMPORARY_SUFFIX}"
+
+
+def temporary_siblings(path: Path) -> list[Path]:
+    """Temporary files or folders made for writing ``path`` (see the module docstring)."""
+    return sorted(path.parent.glob(f".{path.name}.*{TEMPORARY_SUFFIX}"))
+
+
+def remove_stale_temporaries(path: str | Path) -> None:
+    """Delete what killed writers of ``path`` left behind. Call it holding the lock of ``path``."""
+    for leftover in temporary_siblings(Path(path)):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+@contextmanager
+def locked(path: str | Path, timeout: float = -1) -> Iterator[Path]:
+    """Hold the lock of ``path`` (its folder made first) with the leftovers of killed writers removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(path, timeout):
+        remove_stale_temporaries(path)
+        yield path
+
+
+def write_atomically(path: str | Path, data: bytes | str) -> None:
+    """Replace the file ``path`` by ``data`` (str as UTF-8) in one step: written and fsynced
+    beside it, then renamed onto it; on any error the temporary file is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    content = data.encode() if isinstance(data, str) else data
+    while True:
+        temporary = temporary_sibling(path)
+        try:
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def replacing_directory(target: str | Path) -> Iterator[Path]:
+    """A new empty temporary folder beside ``target`` to fill; when the block ends without error
+    it replaces ``target`` (an incomplete one there is deleted first), otherwise it is deleted."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        building = temporary_sibling(target)
+        try:
+            building.mkdir()
+            break
+        except FileExistsError:
+            continue
+    try:
+        yield building
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(building, target)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+
+
+def build_directory_once(target: str | Path, is_complete: Callable[[Path], bool], build: Callable[[Path], Any]) -> Path:
+    """``target``, built by ``build(folder)`` unless ``is_complete(target)`` already.
+
+    Concurrent callers build it once: the build runs under the lock of ``target``, into a
+    temporary folder that replaces ``target`` when ``build`` returns (:func:`replacing_directory`).
+    """
+    target = Path(target)
+    if is_complete(target):
+        return target
+    with locked(target):
+        if is_complete(target):  # built by another process while this one waited
+            return target
+        with replacing_directory(target) as building:
+            build(building)
+    return target
+
+
+def upsert_csv(
+    path: str | Path,
+    rows: Iterable[dict[str, Any]],
+    keys: Sequence[str],
+    read: Callable[[Path], "pd.DataFrame"] | None = None,
+    arrange: Callable[["pd.DataFrame"], "pd.DataFrame"] | None = None,
+    timeout: float = 120,
+) -> "pd.DataFrame":
+    """Write ``rows`` into the CSV at ``path``, replacing earlier rows that agree on every ``keys`` column.
+
+    Under the lock of ``path``: the table is read (``read``, by default ``pandas.read_csv``),
+    its rows with the new rows' keys dropped, the new rows appended, ``arrange`` applied (e.g. a
+    column order), and the whole table written with :func:`write_atomically`. Keys are compared
+    as text: a reread CSV has lost the Python types of the rows. Returns the table written.
+    """
+    import io
+
+    import pandas as pd
+
+    path = Path(path)
+    new = pd.DataFrame(list(rows))
+    missing = [key for key in keys if key not in new.columns]
+    if missing:
+        raise ValueError(f"rows for {path} lack the key columns {missing}")
+    with locked(path, timeout):
+        if read is not None:
+            table = read(path)
+        elif path.is_file() and path.stat().st_size:
+            table = pd.read_csv(path)
+        else:
+            table = pd.DataFrame(columns=new.columns)
+        if len(table):
+            old_keys = table.reindex(columns=list(keys)).astype(str).agg("|".join, axis=1)
+            new_keys = set(new[list(keys)].astype(str).agg("|".join, axis=1))
+            table = table[~old_keys.isin(new_keys)]
+        table = pd.concat([table, new], ignore_index=True) if len(table) else new
+        if arrange is not None:
+            table = arrange(table)
+        text = io.StringIO()
+        table.to_csv(text, index=False)
+        write_atomically(path, text.getvalue())
+    return table
