@@ -1,12 +1,11 @@
 """One run is fully described by a RunConfig; its hash is the run id."""
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from datamodules.datasets import get_dataset
+from datamodules.storage import canonical_json, short_hash
 
 
 @dataclass(frozen=True)
@@ -56,8 +55,7 @@ class RunConfig:
         for name, default in LATER_FIELDS.items():
             if data.get(name) == default:
                 del data[name]
-        payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+        return short_hash(canonical_json(data), length=12)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
