@@ -1,12 +1,12 @@
 """Spatiotemporal-modeling heads, looked up by short name in one explicit table."""
 from __future__ import annotations
 
-from heads.base import Head, HeadInput
+from heads.base import FEATURE_DIM, Head, HeadInput
 from heads.convlstm import ConvLSTMHead
 from heads.fcn import FCN2DHead, FCN3DHead
 from heads.mlp import MLPHead
 from heads.recurrent import BLSTMHead, GRUHead, LSTMHead, RNNReLUHead, RNNTanhHead
-from heads.transform import build_transform
+from heads.transform import STUDY_INIT_STD, TRANSFORM_DROPOUT, build_transform
 from heads.trn import TRNMultiscaleHead
 from heads.tsn import TSNHead
 
@@ -31,8 +31,11 @@ def head_class(name: str) -> type[Head]:
     return HEADS[name]
 
 
-def build_head(name: str, num_segments: int, num_classes: int, feature_dim: int = 256) -> Head:
+def build_head(name: str, num_segments: int, num_classes: int, feature_dim: int = FEATURE_DIM) -> Head:
     return head_class(name)(num_segments, num_classes, feature_dim)
 
 
-__all__ = ["HEADS", "Head", "HeadInput", "build_head", "build_transform", "head_class"]
+__all__ = [
+    "FEATURE_DIM", "HEADS", "Head", "HeadInput", "STUDY_INIT_STD", "TRANSFORM_DROPOUT", "build_head", "build_transform",
+    "head_class",
+]  # fmt: skip

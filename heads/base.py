@@ -10,13 +10,16 @@ from torch import nn
 #   "map":    (B, T, D, h, w) unpooled feature maps.
 HeadInput = Literal["vector", "scores", "map"]
 
+# D: the width of each frame's feature after the backbone-to-head transform (the study's 256).
+FEATURE_DIM = 256
+
 
 class Head(nn.Module):
     """A head maps per-frame features of T frames to (B, K) class scores."""
 
     consumes: ClassVar[HeadInput]
 
-    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = 256) -> None:
+    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = FEATURE_DIM) -> None:
         super().__init__()
         self.num_segments = num_segments
         self.num_classes = num_classes

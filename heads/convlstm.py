@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from heads.base import Head
+from heads.base import FEATURE_DIM, Head
 
 HIDDEN = 256
 
@@ -44,7 +44,7 @@ class ConvLSTMHead(Head):
 
     consumes = "map"
 
-    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = 256) -> None:
+    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = FEATURE_DIM) -> None:
         super().__init__(num_segments, num_classes, feature_dim)
         self.cell = ConvLSTMCell(feature_dim, HIDDEN)
         self.fc = nn.Linear(HIDDEN, num_classes)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from heads.base import Head
+from heads.base import FEATURE_DIM, Head
 
 FCN2D_CHANNELS = (64, 64, 128, 128, 256)
 FCN3D_CHANNELS = (64, 128, 256)
@@ -37,7 +37,7 @@ class FCN2DHead(Head):
 
     consumes = "vector"
 
-    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = 256) -> None:
+    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = FEATURE_DIM) -> None:
         super().__init__(num_segments, num_classes, feature_dim)
         self.features = nn.Sequential(
             nn.ReLU(), conv_bn_relu_stack(nn.Conv2d, nn.BatchNorm2d, 1, FCN2D_CHANNELS, (1, 2))
@@ -59,7 +59,7 @@ class FCN3DHead(Head):
 
     consumes = "map"
 
-    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = 256) -> None:
+    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = FEATURE_DIM) -> None:
         super().__init__(num_segments, num_classes, feature_dim)
         self.features = nn.Sequential(
             nn.ReLU(), conv_bn_relu_stack(nn.Conv3d, nn.BatchNorm3d, feature_dim, FCN3D_CHANNELS, (2, 1, 1))

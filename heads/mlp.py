@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from heads.base import Head
+from heads.base import FEATURE_DIM, Head
 
 HIDDEN = 512
 DROPOUT = 0.2
@@ -15,7 +15,7 @@ class MLPHead(Head):
 
     consumes = "vector"
 
-    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = 256) -> None:
+    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = FEATURE_DIM) -> None:
         super().__init__(num_segments, num_classes, feature_dim)
         self.mlp = nn.Sequential(
             nn.ReLU(),

@@ -10,7 +10,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from heads.base import Head
+from heads.base import FEATURE_DIM, Head
 
 HIDDEN = 256
 
@@ -24,7 +24,7 @@ class RecurrentHead(Head):
     hidden_size: ClassVar[int] = HIDDEN
     bidirectional: ClassVar[bool] = False
 
-    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = 256) -> None:
+    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = FEATURE_DIM) -> None:
         super().__init__(num_segments, num_classes, feature_dim)
         self.rnn = self.rnn_type(
             feature_dim,

@@ -14,6 +14,7 @@ from torch import nn
 
 from heads.base import HeadInput
 
+TRANSFORM_DROPOUT = 0.3  # the study's dropout in front of the transform's linear / conv layer
 STUDY_INIT_STD = 0.001
 
 
@@ -21,7 +22,7 @@ class PooledLinear(nn.Module):
     """(N, C, h, w) → (N, out_features)."""
 
     def __init__(
-        self, in_channels: int, out_features: int, dropout: float = 0.3, init_std: float = STUDY_INIT_STD
+        self, in_channels: int, out_features: int, dropout: float = TRANSFORM_DROPOUT, init_std: float = STUDY_INIT_STD
     ) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)
@@ -37,7 +38,7 @@ class MapProjection(nn.Module):
     """(N, C, h, w) → (N, out_channels, h, w)."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, dropout: float = 0.3, init_std: float = STUDY_INIT_STD
+        self, in_channels: int, out_channels: int, dropout: float = TRANSFORM_DROPOUT, init_std: float = STUDY_INIT_STD
     ) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)
@@ -54,7 +55,7 @@ def build_transform(
     in_channels: int,
     feature_dim: int,
     num_classes: int,
-    dropout: float = 0.3,
+    dropout: float = TRANSFORM_DROPOUT,
     init_std: float = STUDY_INIT_STD,
 ) -> nn.Module:
     if consumes == "vector":

@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from heads.base import Head
+from heads.base import FEATURE_DIM, Head
 from heads.tuples import draw_ranks, spread_ranks, tuples_tensor
 
 TUPLES_PER_SCALE = 3
@@ -55,7 +55,7 @@ class RelationScale(nn.Module):
 class TRNMultiscaleHead(Head):
     consumes = "vector"
 
-    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = 256) -> None:
+    def __init__(self, num_segments: int, num_classes: int, feature_dim: int = FEATURE_DIM) -> None:
         super().__init__(num_segments, num_classes, feature_dim)
         if num_segments < 2:
             raise ValueError(f"TRN multiscale needs at least 2 segments, got {num_segments}")

@@ -29,6 +29,7 @@ import yaml
 
 from benchmark.run.config import RunConfig, resolve_config
 from benchmark.results.leaderboard import finished_run_ids
+from heads import HEADS
 
 GRID_KEYS = ("dataset", "backbone", "head", "segments", "seed")
 ALL_HEADS = "all"  # `head: all` in a grid: every head of heads.HEADS, so a new head needs no sweep edit
@@ -48,8 +49,6 @@ def _as_list(value: Any) -> list[Any]:
 def grid_values(key: str, value: Any) -> list[Any]:
     """The values of one grid axis; ``head: all`` is every head of the table, in its order."""
     if key == "head" and value == ALL_HEADS:
-        from heads import HEADS  # here, not at the top: the table imports torch
-
         return list(HEADS)
     return _as_list(value)
 
