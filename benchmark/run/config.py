@@ -6,6 +6,7 @@ from typing import Any
 
 from datamodules.datasets import get_dataset
 from datamodules.storage import canonical_json, short_hash
+from heads import FEATURE_DIM, STUDY_INIT_STD, TRANSFORM_DROPOUT
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,9 @@ class RunConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     clip_grad_norm: float = 20.0
-    dropout: float = 0.3
-    feature_dim: int = 256
-    transform_init_std: float = 0.001
+    dropout: float = TRANSFORM_DROPOUT
+    feature_dim: int = FEATURE_DIM
+    transform_init_std: float = STUDY_INIT_STD
     # Settings added after the first results were published: at their defaults they are left out
     # of the run id, so that earlier runs keep their ids (see LATER_FIELDS).
     frozen_backbone: bool = False  # train only transform + head on cached backbone features
