@@ -66,7 +66,7 @@ def add_complexity_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--backbone", required=True, choices=sorted(BACKBONES))
     parser.add_argument(
         "--head", dest="heads", nargs="+", action="extend", default=None, choices=list(HEADS),
-        metavar="NAME", help="heads to count (default: all eleven)",
+        metavar="NAME", help="heads to count (default: every head of heads.HEADS)",
     )  # fmt: skip
     parser.add_argument("--input-size", type=int, default=224)
     parser.add_argument(
