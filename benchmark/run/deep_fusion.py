@@ -1,4 +1,4 @@
-"""The spatiotemporal deep fusion network (SYSTEMS.md part D) as a trainable run.
+"""The spatiotemporal deep fusion network (docs/protocols.md, section D) as a trainable run.
 
 A run is a :class:`RunConfig` with ``head="deep_fusion"`` and ``modality="rgb+flow"``: the spatial
 stream is ``backbone`` on RGB frames, the temporal stream the same architecture on ``flow_length``
