@@ -109,5 +109,6 @@ class DatasetSpec:
         if self.flip_labels is not None:
             splits = replace(splits, flip_label_map=self.flip_labels(splits.class_names))
         if len(splits.class_names) != self.num_classes:
-            raise ValueError(f"{self.name} at {root}: found {len(splits.class_names)} classes, expected {self.num_classes}")
+            found = len(splits.class_names)
+            raise ValueError(f"{self.name} at {root}: found {found} classes, expected {self.num_classes}")
         return splits

@@ -20,6 +20,7 @@ from datamodules.synthetic.layout import (
     LABELS_FILE,
     MANIFEST_NAME,
     REVERSED_PAIRS,
+    SPLITS,
     VIDEO_DIR,
     split_file,
 )
@@ -45,7 +46,7 @@ def load(folder: Path, split: str) -> DatasetSplits:
     def locate(video_id: str) -> Path:
         return folder / VIDEO_DIR / f"{video_id}.mp4"
 
-    parts = {part: read_labelled_split(folder / split_file(part), index, locate) for part in ("train", "validation", "test")}
+    parts = {part: read_labelled_split(folder / split_file(part), index, locate) for part in SPLITS}
     return DatasetSplits(names, parts["train"], parts["validation"], parts["test"], REVERSED_PAIRS)
 
 
