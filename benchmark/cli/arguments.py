@@ -28,6 +28,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, dataset: bool = True) -> 
 def add_what_arguments(parser: argparse.ArgumentParser, dataset: bool = True) -> None:
     from backbones import BACKBONES
     from datamodules.datasets import DATASETS
+    from datamodules.modality import Modality
 
     what = parser.add_argument_group("what to run (unset values come from the dataset's protocol)")
     if dataset:
@@ -47,7 +48,7 @@ def add_what_arguments(parser: argparse.ArgumentParser, dataset: bool = True) ->
     what.add_argument("--transform-init-std", type=float, default=None, help="std of the backbone-to-head layer's init")
     what.add_argument("--seed", type=int, default=0)
     what.add_argument(
-        "--modality", default="rgb", choices=["rgb", "flow", "rgb+flow"], help="flow, rgb+flow: run `stbench flow` first"
+        "--modality", default="rgb", choices=[str(m) for m in Modality], help="flow, rgb+flow: run `stbench flow` first"
     )
     what.add_argument("--flow-length", type=int, default=None, metavar="L", help="flow pairs stacked per segment")
     what.add_argument(

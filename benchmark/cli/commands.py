@@ -142,7 +142,7 @@ def command_regress(args: argparse.Namespace) -> int:
 
 def command_test(args: argparse.Namespace) -> int:
     """Evaluate a checkpoint on the test split; prints counts so that runs can be compared exactly."""
-    from benchmark.results.confusion import mean_class_accuracy, top1
+    from benchmark.results.metrics import mean_class_accuracy, top1
     from benchmark.run.evaluate import evaluate_checkpoint
 
     confusion = evaluate_checkpoint(args.checkpoint, run_options(args), args.out)

@@ -1,4 +1,4 @@
-"""Figures derived from a test confusion matrix (rows = true class, columns = predicted class)."""
+"""The test confusion matrix of a run as a CSV (rows = true class, columns = predicted class)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,30 +6,6 @@ from typing import Sequence
 
 import pandas as pd
 import torch
-
-
-def top1(confusion: torch.Tensor) -> float:
-    total = int(confusion.sum())
-    return float(confusion.diagonal().sum()) / total if total else float("nan")
-
-
-def mean_class_accuracy(confusion: torch.Tensor) -> float:
-    """Mean over classes that occur in the test set of the per-class accuracy."""
-    support = confusion.sum(dim=1)
-    present = support > 0
-    if not bool(present.any()):
-        return float("nan")
-    return float((confusion.diagonal()[present].double() / support[present].double()).mean())
-
-
-def subset_top1(confusion: torch.Tensor, class_names: Sequence[str], subset: Sequence[str]) -> float:
-    """Top-1 over the test videos whose true class is in ``subset`` (all classes still compete)."""
-    if not subset:
-        return float("nan")
-    rows = [class_names.index(name) for name in subset]
-    selected = confusion[rows]
-    total = int(selected.sum())
-    return float(sum(int(confusion[r, r]) for r in rows)) / total if total else float("nan")
 
 
 def save_confusion(confusion: torch.Tensor, class_names: Sequence[str], path: str | Path) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
+
 from benchmark.project import PROJECT_ROOT
 
 _ROOT = PROJECT_ROOT

@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from datamodules.datasets import get_dataset
+from datamodules.modality import Modality
 from datamodules.storage import canonical_json, short_hash
 from heads import FEATURE_DIM, STUDY_INIT_STD, TRANSFORM_DROPOUT
 
@@ -16,7 +17,7 @@ class RunConfig:
 
     dataset: str = "synthetic"
     split: str = "default"
-    modality: str = "rgb"
+    modality: Modality = Modality.RGB  # given as a Modality or its string ("rgb", "flow", "rgb+flow")
     backbone: str = "smallcnn"
     backbone_weights: str | None = None
     partial_bn: bool = False
@@ -69,9 +70,14 @@ class RunConfig:
             values["lr_steps"] = tuple(int(step) for step in values["lr_steps"])
         return cls(**values)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "modality", Modality(self.modality))
+
     def to_dict(self) -> dict[str, Any]:
+        """Plain data (strings, numbers, lists): what config.json and checkpoints hold."""
         data = asdict(self)
         data["lr_steps"] = list(self.lr_steps)
+        data["modality"] = str(self.modality)
         return data
 
 

@@ -40,6 +40,7 @@ from datamodules.cached_features import (
 )
 from datamodules.datamodule import VideoDataModule
 from datamodules.dataset_spec import DatasetSplits
+from datamodules.modality import Modality
 from datamodules.storage import build_directory_once, canonical_json, short_hash
 
 FORMAT_VERSION = 1
@@ -68,8 +69,8 @@ def records_digest(splits: DatasetSplits) -> str:
 
 def cache_identity(config: RunConfig, clips: VideoDataModule, backbone: nn.Module) -> dict[str, Any]:
     """Everything that decides the cached maps; its hash is the cache key."""
-    if config.modality != "rgb":
-        raise ValueError(f"the feature cache supports the rgb modality only, got {config.modality!r}")
+    if config.modality is not Modality.RGB:
+        raise ValueError(f"the feature cache supports the rgb modality only, got {str(config.modality)!r}")
     if config.test_clips != 1 or config.test_crops != 1:
         raise ValueError(
             f"the feature cache holds one test view per video; test_clips={config.test_clips}, "

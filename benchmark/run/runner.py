@@ -18,8 +18,9 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
 
 from benchmark.results.bad_videos import bad_video_table, count_stage, save_bad_videos
-from benchmark.results.confusion import mean_class_accuracy, save_confusion, subset_top1, top1
+from benchmark.results.confusion import save_confusion
 from benchmark.results.leaderboard import finished_run_ids, upsert_rows
+from benchmark.results.metrics import mean_class_accuracy, subset_top1, top1
 from benchmark.run.config import RunConfig
 from benchmark.run.kinds import run_kind
 from benchmark.run.module import VideoClassifier

@@ -32,7 +32,7 @@ from benchmark.run.optim import build_optimizer
 from benchmark.run.options import RunOptions
 from benchmark.run.rows import elapsed, finished_row, video_counts
 from benchmark.run.trainer import build_trainer
-from benchmark.systems.metrics import score_metrics
+from benchmark.results.metrics import score_metrics
 from benchmark.systems.streams import stream_outputs
 from benchmark.run.throughput import TrainThroughput
 from datamodules.datamodule import VideoDataModule

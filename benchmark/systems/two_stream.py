@@ -23,7 +23,7 @@ from benchmark.run.options import RunOptions
 from benchmark.run.rows import finished_row, video_counts
 from benchmark.run.runner import run
 from benchmark.systems.score_fusion import fit_score_fusion
-from benchmark.systems.metrics import score_metrics
+from benchmark.results.metrics import score_metrics
 from benchmark.systems.streams import StreamOutputs, stream_outputs
 from datamodules.datasets import get_dataset
 from datamodules.modality import Modality

@@ -9,7 +9,7 @@ import pytest
 from benchmark.run.config import resolve_config
 from benchmark.results.leaderboard import read_leaderboard
 from benchmark.run.runner import RunOptions
-from benchmark.systems import hybrid
+from benchmark.systems import hybrid, hybrid_features
 from benchmark.systems.hybrid import (
     COMPONENTS,
     HybridSettings,
@@ -209,7 +209,7 @@ def test_lambdas_are_chosen_on_held_out_videos_disjoint_from_train_and_test(tiny
 @pytest.mark.slow
 def test_second_call_reuses_finished_streams_and_cached_features(tiny_hybrid, monkeypatch):
     monkeypatch.setattr(hybrid, "run", lambda *a, **k: pytest.fail("a finished stream was trained again"))
-    monkeypatch.setattr(hybrid, "stream_outputs", lambda *a, **k: pytest.fail("cached stream outputs were recomputed"))
+    monkeypatch.setattr(hybrid_features, "stream_outputs", lambda *a, **k: pytest.fail("cached stream outputs were recomputed"))
     rows = run_hybrid(*tiny_hybrid["streams"], tiny_hybrid["options"], TINY_SETTINGS)
     first = {row["run_id"]: row["top1"] for row in tiny_hybrid["rows"]}
     assert {row["run_id"]: row["top1"] for row in rows} == first
