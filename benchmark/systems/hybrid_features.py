@@ -5,6 +5,7 @@ Outputs of a stream's checkpoint are computed once and kept under ``<work>/<run 
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from benchmark.run.config import RunConfig
 from benchmark.run.options import RunOptions
 from benchmark.systems.streams import StreamOutputs, checkpoint_of, load_stream, stream_outputs
 from benchmark.systems.two_stream import align
+from datamodules.storage import write_atomically
 
 OUTPUTS_FOLDER = "stream_outputs"
 
@@ -61,10 +63,9 @@ def cached_outputs(
         with np.load(path) as stored:
             return StreamOutputs([str(v) for v in stored["video_ids"]], stored["values"], stored["labels"])
     outputs = stream_outputs(config, options, part, kind, model=model())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp.npz")
-    np.savez(temporary, video_ids=np.array(outputs.video_ids), values=outputs.values, labels=outputs.labels)
-    temporary.replace(path)
+    stored = io.BytesIO()
+    np.savez(stored, video_ids=np.array(outputs.video_ids), values=outputs.values, labels=outputs.labels)
+    write_atomically(path, stored.getvalue())
     return outputs
 
 

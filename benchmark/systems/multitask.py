@@ -9,7 +9,6 @@ tested on its own test set with its own classifier, one leaderboard row per data
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ from benchmark.systems.streams import stream_outputs
 from benchmark.run.throughput import TrainThroughput
 from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import get_dataset
+from datamodules.storage import short_hash
 
 SHARED_FIELDS = ("backbone", "backbone_weights", "segments", "input_size", "modality", "flow_length", "seed",
                  "epochs", "optimizer", "lr", "lr_steps", "momentum", "weight_decay", "clip_grad_norm")  # fmt: skip
@@ -57,7 +57,7 @@ def check_tasks(configs: Sequence[RunConfig]) -> None:
 
 def multitask_id(configs: Sequence[RunConfig]) -> str:
     payload = json.dumps({"multitask": [c.run_id for c in configs]}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+    return short_hash(payload)
 
 
 class MultiTaskClassifier(pl.LightningModule):

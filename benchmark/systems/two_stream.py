@@ -8,7 +8,6 @@ stream could not read is counted in ``n_test_failed`` and left out of the fused 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from benchmark.results.metrics import score_metrics
 from benchmark.systems.streams import StreamOutputs, stream_outputs
 from datamodules.datasets import get_dataset
 from datamodules.modality import Modality
+from datamodules.storage import short_hash
 
 
 SYSTEM = "two_stream"
@@ -73,7 +73,7 @@ def fusion_run_id(streams: Sequence[RunConfig], system: str, component: str, ext
         {"streams": [c.run_id for c in streams], "system": system, "component": component, **(extra or {})},
         sort_keys=True,
     )
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+    return short_hash(payload)
 
 
 def run_two_stream(
