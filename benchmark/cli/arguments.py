@@ -87,6 +87,12 @@ def add_how_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline unless configured)")
     how.add_argument("--limit-train-batches", type=float, default=None, help="debug: fraction (<=1) or count of batches")
     how.add_argument("--limit-eval-batches", type=float, default=None, help="debug: fraction (<=1) or count of batches")
+    how.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="load checkpoints (resumed, tested, or a system's streams) with the full unpickler even when they "
+        "need types outside the allow-list; this can run code stored in the file: only for files you trust",
+    )
 
 
 def _limit(value: float | None) -> int | float | None:
@@ -116,6 +122,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         flow_root=args.flow_root,
         limit_train_batches=_limit(args.limit_train_batches),
         limit_eval_batches=_limit(args.limit_eval_batches),
+        trust_checkpoint=args.trust_checkpoint,
     )
 
 

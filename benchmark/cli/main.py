@@ -16,6 +16,7 @@ from benchmark.cli.commands import (
     command_benchmark, command_generate, command_regress, command_run, command_sweep, command_test,
 )  # fmt: skip
 from benchmark.project import CONFIGS_DIR
+from benchmark.run.checkpoint import CheckpointError
 
 MAIN_SWEEP = CONFIGS_DIR / "synthetic_main.yaml"
 
@@ -92,7 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except CheckpointError as error:  # a refused or unreadable checkpoint: the message says what to do
+        print(f"stbench {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

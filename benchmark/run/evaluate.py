@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from benchmark.results.confusion import save_confusion
+from benchmark.run.checkpoint import allowed_globals, checkpoint_config, read_checkpoint
 from benchmark.run.config import RunConfig
 from benchmark.run.kinds import run_kind
 from benchmark.run.options import RunOptions
@@ -14,12 +15,17 @@ from benchmark.run.trainer import build_trainer
 
 
 def evaluate_checkpoint(checkpoint: str | Path, options: RunOptions, out: str | Path | None = None) -> torch.Tensor | None:
-    """The test confusion matrix of ``checkpoint`` (global rank 0; None elsewhere), saved to ``out`` if given."""
-    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    hyper = saved["hyper_parameters"]
-    config = RunConfig.from_dict(hyper["config"])
+    """The test confusion matrix of ``checkpoint`` (global rank 0; None elsewhere), saved to ``out`` if given.
+
+    The checkpoint is vetted first (:func:`benchmark.run.checkpoint.read_checkpoint`: refused when it
+    needs a type outside the allow-list, unless ``options.trust_checkpoint``)."""
+    trust = options.trust_checkpoint
+    config = RunConfig.from_dict(checkpoint_config(read_checkpoint(checkpoint, trust), checkpoint))
     kind = run_kind(config)
-    model = kind.model_class.load_from_checkpoint(checkpoint, map_location="cpu", config=config)
+    with allowed_globals():
+        model = kind.model_class.load_from_checkpoint(
+            checkpoint, map_location="cpu", weights_only=not trust, config=config
+        )
     datamodule = kind.datamodule(config, replace(options, feature_cache=False), model)  # decoded test clips
     trainer = build_trainer(config, options, callbacks=[], logger=False)
     trainer.test(model, datamodule=datamodule, verbose=False)

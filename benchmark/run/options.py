@@ -29,6 +29,9 @@ class RunOptions:
     # Frozen-backbone runs: train from backbone maps cached once in <work_dir>/feature_cache/ (True),
     # or recompute the frozen backbone on decoded clips every step (False).
     feature_cache: bool = True
+    # Checkpoints are read with the weights-only unpickler (benchmark.run.checkpoint); True loads
+    # one that needs other types with the full unpickler, which can run code: trusted files only.
+    trust_checkpoint: bool = False
 
     @property
     def leaderboard(self) -> Path:

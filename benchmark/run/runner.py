@@ -21,6 +21,7 @@ from benchmark.results.bad_videos import bad_video_table, count_stage, save_bad_
 from benchmark.results.confusion import save_confusion
 from benchmark.results.leaderboard import finished_run_ids, upsert_rows
 from benchmark.results.metrics import mean_class_accuracy, subset_top1, top1
+from benchmark.run.checkpoint import CheckpointError, allowed_globals, read_checkpoint
 from benchmark.run.config import RunConfig
 from benchmark.run.kinds import run_kind
 from benchmark.run.module import VideoClassifier
@@ -47,10 +48,16 @@ def resumable_checkpoint(config: RunConfig, options: RunOptions) -> str | None:
     return str(last)
 
 
-def epochs_trained(checkpoint: str | Path) -> int:
-    """Training epochs a checkpoint holds (one written at an epoch's end counts that epoch as processed)."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
+def epochs_trained(checkpoint: str | Path, trust: bool = False) -> int:
+    """Training epochs a checkpoint holds (one written at an epoch's end counts that epoch as processed).
+
+    The checkpoint is read with the weights-only unpickler unless ``trust``
+    (:func:`benchmark.run.checkpoint.read_checkpoint`), so this also vets it before Lightning resumes from it."""
+    state = read_checkpoint(checkpoint, trust)
+    try:
+        return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(checkpoint, f"holds no training progress (loops.fit_loop): {error!r}") from None
 
 
 def stop_other_processes(trainer: pl.Trainer) -> None:
@@ -106,9 +113,10 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
         callbacks.append(TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 25))
     trainer = build_trainer(config, options, callbacks)
     resume_from = None if fresh else resumable_checkpoint(config, options)
-    resumed_epoch = epochs_trained(resume_from) if resume_from else 0
+    resumed_epoch = epochs_trained(resume_from, options.trust_checkpoint) if resume_from else 0
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+        with allowed_globals():
+            trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=not options.trust_checkpoint)
         trainer.test(model, datamodule=datamodule, verbose=False)
     except BaseException as error:
         # The process whose own error it is writes the failed row; a process that only lost its

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from benchmark.run.checkpoint import allowed_globals, read_checkpoint
 from benchmark.run.config import RunConfig
 from benchmark.run.module import VideoClassifier
 from benchmark.run.data import build_datamodule
@@ -40,7 +41,11 @@ def checkpoint_of(config: RunConfig, options: RunOptions) -> Path:
 
 
 def load_stream(config: RunConfig, options: RunOptions) -> VideoClassifier:
-    model = VideoClassifier.load_from_checkpoint(checkpoint_of(config, options), map_location="cpu", config=config)
+    """The trained stream of ``config``, from its checkpoint vetted by :func:`read_checkpoint` first."""
+    path, trust = checkpoint_of(config, options), options.trust_checkpoint
+    read_checkpoint(path, trust)
+    with allowed_globals():
+        model = VideoClassifier.load_from_checkpoint(path, map_location="cpu", weights_only=not trust, config=config)
     return model.eval()
 
 

@@ -17,7 +17,7 @@ WHAT = [
 HOW = [
     "--data-root", "--root", "--flow-root", "--results-dir", "--work-dir", "--accelerator", "--devices", "--strategy",
     "--num-nodes", "--workers", "--no-progress", "--on-bad-video", "--wandb", "--limit-train-batches",
-    "--limit-eval-batches",
+    "--limit-eval-batches", "--trust-checkpoint",
 ]  # fmt: skip
 OPTIONS = {
     "run": ["--head", "--dataset", "--split", *WHAT, *HOW],
