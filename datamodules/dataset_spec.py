@@ -28,7 +28,9 @@ class TrainingProtocol:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     clip_grad_norm: float = 20.0
-    transform_init_std: float = 0.001  # the study's, for ImageNet-pretrained backbones
+    # the study's, for ImageNet-pretrained backbones: heads.transform.STUDY_INIT_STD, typed here so that
+    # reading a dataset's facts imports no torch (tests/datamodules/test_dataset_table.py checks both)
+    transform_init_std: float = 0.001
 
 
 # The study's protocol (Jester, Something-Something v2; also Kinetics-400, of the same scale):

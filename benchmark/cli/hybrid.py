@@ -12,46 +12,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from benchmark.systems.system_file import (
-    StreamPair,
-    SystemFile,
-    load_system_file,
-    stream_config,
-)
+from benchmark.systems.system_file import load_hybrid_file
 
 SUMMARY_COLUMNS = ["dataset", "split", "head", "modality", "top1", "map", "zero_row_fraction", "n_test_evaluated"]
-
-
-def load_hybrid_file(path: str | Path) -> list[SystemFile]:
-    """The system file's systems: one, or one per dataset when ``splits`` is a mapping."""
-    path = Path(path)
-    document = yaml.safe_load(path.read_text())
-    if not isinstance(document, dict) or not isinstance(document.get("splits"), dict):
-        return [load_system_file(path)]
-    required = {"system", "spatial", "temporal"}
-    if not required <= set(document):
-        raise ValueError(f"{path}: a system file needs {sorted(required)}")
-    shared: dict[str, Any] = document.get("shared") or {}
-    if "dataset" in shared:
-        raise ValueError(f"{path}: 'splits' maps datasets to splits, so 'shared' must not name a dataset")
-    systems = []
-    for dataset, splits in document["splits"].items():
-        common = {**shared, "dataset": dataset}
-        pairs = tuple(
-            StreamPair(
-                str(split),
-                stream_config(path, common, document["spatial"], str(split)),
-                stream_config(path, common, document["temporal"], str(split)),
-            )
-            for split in (splits if isinstance(splits, list) else [splits])
-        )
-        name = f"{document.get('name', path.stem)}:{dataset}"
-        systems.append(SystemFile(name, document["system"], pairs, (), document.get("settings") or {}))
-    return systems
 
 
 def command_hybrid(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""The hybrid framework: per-stream LSTMs + a regularised feature fusion network, fused by their scores.
+"""The hybrid framework: per-stream LSTMs + a regularised feature fusion network, fused by their scores
+(docs/protocols.md, section C).
 
 Two single-stream runs (an RGB spatial CNN and a flow motion CNN of one experiment, both with a
 ``holdout_fraction``) give per-frame backbone features (global-average-pooled maps, one per

@@ -1,4 +1,5 @@
-"""The two-stream ConvNet (spatial RGB + temporal flow streams), fused by their class scores.
+"""The two-stream ConvNet (spatial RGB + temporal flow streams), fused by their class scores
+(docs/protocols.md, section B).
 
 The two streams are ordinary single-stream runs (same dataset, split and seed, a
 ``holdout_fraction`` of each training class held out). Each scores the held-out videos and the

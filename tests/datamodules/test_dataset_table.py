@@ -115,3 +115,10 @@ def test_a_registered_adapter_feeds_the_datamodule(registered, toy_root):
     assert tuple(raw["frames"].shape) == (3, 40, 40, 3)  # T frames at the declared decode size
     train = next(iter(data.train_dataloader()))
     assert train["frames"].shape[:2] == (2, 3) and np.isin(train["label"].numpy(), [0, 1]).all()
+
+
+def test_the_protocols_init_std_is_the_heads_own():
+    from datamodules.dataset_spec import TrainingProtocol
+    from heads.transform import STUDY_INIT_STD
+
+    assert TrainingProtocol(8, 224, 30, 16, 1e-3, (15, 25)).transform_init_std == STUDY_INIT_STD

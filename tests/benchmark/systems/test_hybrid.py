@@ -19,7 +19,7 @@ from benchmark.systems.hybrid import (
     select_lambdas,
     standardize,
 )
-from benchmark.cli.hybrid import load_hybrid_file
+from benchmark.systems.system_file import load_hybrid_file
 from datamodules.datasets import get_dataset
 from datamodules.sampling.holdout import hold_out
 
