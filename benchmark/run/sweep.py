@@ -20,19 +20,22 @@ finished leaderboard row is skipped; a cell that was interrupted resumes from it
 from __future__ import annotations
 
 import itertools
+import math
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from benchmark.run.config import RunConfig, resolve_config
+from benchmark.run.config_file import ConfigFileError, read_config_file, run_settings, plain_name, section
 from benchmark.results.leaderboard import finished_run_ids
 from heads import HEADS
 
+__all__ = ["ConfigFileError", "Sweep", "SweepProgress", "grid_values", "load_sweep", "pending_cells"]
+
 GRID_KEYS = ("dataset", "backbone", "head", "segments", "seed")
 ALL_HEADS = "all"  # `head: all` in a grid: every head of heads.HEADS, so a new head needs no sweep edit
+MAX_CELLS = 10_000  # a grid larger than this is a mistake, not a sweep
 
 
 @dataclass(frozen=True)
@@ -54,22 +57,25 @@ def grid_values(key: str, value: Any) -> list[Any]:
 
 
 def load_sweep(path: str | Path) -> Sweep:
-    """Parse a sweep file into its cells, in grid order (datasets, backbones, heads, segments, seeds)."""
+    """Parse a sweep file into its cells, in grid order (datasets, backbones, heads, segments, seeds).
+
+    A file that is not a sweep (invalid YAML, unknown settings, values of the wrong type, a grid
+    repeating a configuration or larger than :data:`MAX_CELLS`) is a :class:`ConfigFileError`
+    naming the file and line."""
     path = Path(path)
-    document = yaml.safe_load(path.read_text())
-    if not isinstance(document, dict) or "grid" not in document:
-        raise ValueError(f"{path}: a sweep file needs a 'grid' mapping")
-    grid = document["grid"]
-    settings = document.get("settings") or {}
-    config_fields = {f.name for f in fields(RunConfig)}
-    unknown = (set(grid) | set(settings)) - config_fields
-    if unknown:
-        raise ValueError(f"{path}: unknown run settings {sorted(unknown)}; known: {sorted(config_fields)}")
+    document = read_config_file(path)
+    if "grid" not in document.data:
+        raise document.error((), "a sweep file needs a 'grid' mapping")
+    grid = run_settings(document, section(document, "grid"), ("grid",), grid=True)
+    settings = run_settings(document, section(document, "settings"), ("settings",))
     overlap = set(grid) & set(settings)
     if overlap:
-        raise ValueError(f"{path}: {sorted(overlap)} given both in 'grid' and in 'settings'")
+        raise document.error(("grid", sorted(overlap)[0]), f"{sorted(overlap)} given both in 'grid' and in 'settings'")
+    name = plain_name(document, "name", path.stem)
     axes = [key for key in GRID_KEYS if key in grid] + sorted(set(grid) - set(GRID_KEYS))
     values = [grid_values(key, grid[key]) for key in axes]
+    if math.prod(len(axis) for axis in values) > MAX_CELLS:
+        raise document.error(("grid",), f"the grid has {math.prod(len(a) for a in values):,} cells; at most {MAX_CELLS:,}")
     cells = []
     for combination in itertools.product(*values):
         cell = dict(zip(axes, combination))
@@ -79,13 +85,14 @@ def load_sweep(path: str | Path) -> Sweep:
         if isinstance(weights, dict):  # one weight file per backbone
             backbone = values_of_cell.get("backbone", "smallcnn")
             if backbone not in weights:
-                raise ValueError(f"{path}: backbone_weights names no file for backbone {backbone!r}")
+                where = ("settings" if "backbone_weights" in settings else "grid", "backbone_weights")
+                raise document.error(where, f"backbone_weights names no file for backbone {backbone!r}")
             values_of_cell["backbone_weights"] = weights[backbone]
         cells.append(resolve_config(dataset, **values_of_cell))
     ids = [cell.run_id for cell in cells]
     if len(set(ids)) != len(ids):
-        raise ValueError(f"{path}: the grid repeats a configuration")
-    return Sweep(str(document.get("name", path.stem)), tuple(cells), str(path))
+        raise document.error(("grid",), "the grid repeats a configuration")
+    return Sweep(name, tuple(cells), str(path))
 
 
 class SweepProgress:

@@ -1,9 +1,11 @@
 """The hybrid framework's settings: the stream LSTMs', the fusion networks' and the λ grid."""
 from __future__ import annotations
 
+import typing
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from benchmark.run.config_file import value_problem
 from benchmark.run.optim import OPTIMIZERS
 
 
@@ -49,7 +51,12 @@ class HybridSettings:
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
-            raise ValueError(f"unknown hybrid settings {sorted(unknown)}; known: {sorted(known)}")
+            raise ValueError(f"unknown hybrid settings {sorted(map(str, unknown))}; known: {sorted(known)}")
+        hints = typing.get_type_hints(cls)
+        for name, value in values.items():
+            problem = value_problem(hints[name], value)
+            if problem is not None:
+                raise ValueError(f"hybrid setting {name}: {problem}")
         for name in ("lstm_hidden", "lambda_grid"):
             if name in values:
                 values[name] = tuple(values[name])

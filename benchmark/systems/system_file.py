@@ -13,16 +13,22 @@
     fusion: [average, weighted_average, linear_svm]
 
 Unset RunConfig fields come from the dataset's protocol (:func:`benchmark.run.config.resolve_config`).
+One file may cover several datasets (the hybrid's): then ``splits`` maps each dataset to its splits
+and ``shared`` leaves ``dataset`` out (:func:`load_hybrid_file`). A file that is not a system file
+is a :class:`~benchmark.run.config_file.ConfigFileError` naming the file and line.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from benchmark.run.config import RunConfig, resolve_config
+from benchmark.run.config_file import ConfigDocument, ConfigFileError, read_config_file, run_settings, section
+from benchmark.systems.hybrid_settings import HybridSettings
+
+__all__ = ["ConfigFileError", "StreamPair", "SystemFile", "load_hybrid_file", "load_system_file", "stream_config"]
+REQUIRED = ("system", "spatial", "temporal")
 
 
 @dataclass(frozen=True)
@@ -42,64 +48,84 @@ class SystemFile:
 
 
 def stream_config(path: Path, shared: dict[str, Any], own: dict[str, Any], split: str) -> RunConfig:
-    """One stream's RunConfig: the shared settings, the stream's own over them, and the split."""
+    """One stream's RunConfig: the shared settings, the stream's own over them, and the split
+    (the settings checked already, see :func:`benchmark.run.config_file.run_settings`)."""
     values = {**shared, **own, "split": split}
-    known = {f.name for f in fields(RunConfig)}
-    unknown = set(values) - known
-    if unknown:
-        raise ValueError(f"{path}: unknown run settings {sorted(unknown)}")
     dataset = values.pop("dataset", "synthetic")
     return resolve_config(dataset, **values)
 
 
-def load_system_file(path: str | Path) -> SystemFile:
-    path = Path(path)
-    document = yaml.safe_load(path.read_text())
-    required = {"system", "spatial", "temporal"}
-    if not isinstance(document, dict) or not required <= set(document):
-        raise ValueError(f"{path}: a system file needs {sorted(required)}")
-    shared = document.get("shared") or {}
-    splits = [str(split) for split in document.get("splits", ["default"])]
-    pairs = tuple(
-        StreamPair(
-            split,
-            stream_config(path, shared, document["spatial"], split),
-            stream_config(path, shared, document["temporal"], split),
-        )
+def _document(path: str | Path) -> ConfigDocument:
+    document = read_config_file(path)
+    missing = [key for key in REQUIRED if key not in document.data]
+    if missing:
+        raise document.error((), f"a system file needs {sorted(REQUIRED)}; missing {missing}")
+    if not isinstance(document.data["system"], str):
+        raise document.error(("system",), "'system' must name the system (two_stream, hybrid)")
+    return document
+
+
+def _system_settings(document: ConfigDocument) -> dict[str, Any]:
+    """The ``settings`` mapping; a hybrid's are checked here as :class:`HybridSettings`."""
+    settings = section(document, "settings")
+    if document.data["system"] == "hybrid":
+        try:
+            HybridSettings.from_dict(settings)
+        except ValueError as error:
+            raise document.error(("settings",), str(error)) from None
+    return settings
+
+
+def _text_list(document: ConfigDocument, where: tuple[str, ...], value: Any) -> list[str]:
+    """A list (or one value) of names; YAML numbers (splits "1", "2") become their text."""
+    values = value if isinstance(value, list) else [value]
+    for item in values:
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            raise document.error(where, f"'{where[-1]}' must list names, found {item!r}"[:200])
+    return [str(item) for item in values]
+
+
+def _pairs(document: ConfigDocument, shared: dict[str, Any], splits: list[str]) -> tuple[StreamPair, ...]:
+    spatial = run_settings(document, section(document, "spatial"), ("spatial",))
+    temporal = run_settings(document, section(document, "temporal"), ("temporal",))
+    for own, name in ((spatial, "spatial"), (temporal, "temporal")):
+        if "split" in own or "split" in shared:
+            raise document.error((name,), "the split comes from 'splits', not from the streams' settings")
+    return tuple(
+        StreamPair(split, stream_config(document.path, shared, spatial, split), stream_config(document.path, shared, temporal, split))
         for split in splits
     )
+
+
+def load_system_file(path: str | Path) -> SystemFile:
+    """The one system a system file describes (``splits`` a list of splits)."""
+    document = _document(path)
+    shared = run_settings(document, section(document, "shared"), ("shared",))
+    splits = _text_list(document, ("splits",), document.data.get("splits", ["default"]))
+    fusion = _text_list(document, ("fusion",), document.data.get("fusion", ["average", "weighted_average", "linear_svm"]))
     return SystemFile(
-        name=document.get("name", path.stem),
-        system=document["system"],
-        pairs=pairs,
-        fusion=tuple(document.get("fusion", ["average", "weighted_average", "linear_svm"])),
-        settings=document.get("settings") or {},
+        name=str(document.data.get("name", document.path.stem)),
+        system=document.data["system"],
+        pairs=_pairs(document, shared, splits),
+        fusion=tuple(fusion),
+        settings=_system_settings(document),
     )
 
 
 def load_hybrid_file(path: str | Path) -> list[SystemFile]:
-    """The system file's systems: one, or one per dataset when ``splits`` is a mapping."""
-    path = Path(path)
-    document = yaml.safe_load(path.read_text())
-    if not isinstance(document, dict) or not isinstance(document.get("splits"), dict):
+    """The systems of a file: one, or one per dataset when ``splits`` maps datasets to their splits."""
+    document = _document(path)
+    splits = document.data.get("splits")
+    if not isinstance(splits, dict):
         return [load_system_file(path)]
-    required = {"system", "spatial", "temporal"}
-    if not required <= set(document):
-        raise ValueError(f"{path}: a system file needs {sorted(required)}")
-    shared: dict[str, Any] = document.get("shared") or {}
+    shared = run_settings(document, section(document, "shared"), ("shared",))
     if "dataset" in shared:
-        raise ValueError(f"{path}: 'splits' maps datasets to splits, so 'shared' must not name a dataset")
+        raise document.error(("shared", "dataset"), "'splits' maps datasets to splits, so 'shared' must not name a dataset")
     systems = []
-    for dataset, splits in document["splits"].items():
-        common = {**shared, "dataset": dataset}
-        pairs = tuple(
-            StreamPair(
-                str(split),
-                stream_config(path, common, document["spatial"], str(split)),
-                stream_config(path, common, document["temporal"], str(split)),
-            )
-            for split in (splits if isinstance(splits, list) else [splits])
-        )
-        name = f"{document.get('name', path.stem)}:{dataset}"
-        systems.append(SystemFile(name, document["system"], pairs, (), document.get("settings") or {}))
+    for dataset, names in splits.items():
+        where = ("splits", str(dataset))
+        common = {**shared, **run_settings(document, {"dataset": dataset}, where)}
+        pairs = _pairs(document, common, _text_list(document, where, names))
+        name = f"{document.data.get('name', document.path.stem)}:{dataset}"
+        systems.append(SystemFile(name, document.data["system"], pairs, (), _system_settings(document)))
     return systems

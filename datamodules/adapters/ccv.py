@@ -17,6 +17,7 @@ from pathlib import Path
 
 from datamodules.annotations.lines import (
     check_disjoint,
+    check_id,
     check_split,
     find_annotations,
     iter_lines,
@@ -59,6 +60,7 @@ def read_part(ids_path: Path, labels_path: Path, num_classes: int, root: Path) -
     for (number, video_id), (_, labels) in zip(ids, rows):
         if len(video_id.split()) != 1:
             raise AnnotationError(ids_path, number, f"expected one video id, got {video_id!r}")
+        check_id(video_id, ids_path, number)
         if video_id in seen:
             raise AnnotationError(ids_path, number, f"duplicate video id {video_id!r} (first on line {seen[video_id]})")
         seen[video_id] = number

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from datamodules.annotations.lines import check_split, iter_lines, read_names, source
+from datamodules.annotations.lines import check_id, check_split, iter_lines, read_names, source
 from datamodules.dataset_spec import DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
 
@@ -80,11 +80,12 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
     parts: dict[str, list[VideoRecord]] = {_TRAIN: [], _TEST: []}
     taken: dict[str, str] = {}
     for label, (name, path) in enumerate(files.items()):
+        check_id(name, path, 0, "class (from the split file's name)")
         for number, line in iter_lines(path):
             fields = line.split()
             if len(fields) != 2:
                 raise AnnotationError(path, number, f"expected '<video>.avi <0|1|2>', got {line!r}")
-            video, part = fields
+            video, part = check_id(fields[0], path, number), fields[1]
             if part not in (_TRAIN, _TEST, _UNUSED):
                 raise AnnotationError(path, number, f"split id must be 0, 1 or 2, got {part!r}")
             if video in taken:

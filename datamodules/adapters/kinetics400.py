@@ -16,11 +16,13 @@ only), which gives an empty train list.
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from datamodules.annotations.lines import (
     check_disjoint,
+    check_id,
     check_split,
     find_annotations,
     iter_lines,
@@ -57,7 +59,7 @@ def _seconds(path: Path, number: int, column: str, text: str) -> int:
         value = float(text)
     except ValueError:
         raise AnnotationError(path, number, f"{column} must be a number of seconds, got {text!r}") from None
-    if value < 0 or value != int(value):
+    if not math.isfinite(value) or value < 0 or value != int(value):
         raise AnnotationError(path, number, f"{column} must be a whole non-negative number of seconds, got {text!r}")
     return int(value)
 
@@ -68,7 +70,10 @@ def read_csv(path: Path, expected_split: str) -> list[Clip]:
     header: list[str] | None = None
     seen: dict[str, int] = {}
     for number, line in iter_lines(path):
-        fields = [field.strip() for field in next(csv.reader([line]))]
+        try:
+            fields = [field.strip() for field in next(csv.reader([line]))]
+        except csv.Error as error:
+            raise AnnotationError(path, number, f"not a CSV line ({error})") from None
         if header is None:
             if tuple(fields[: len(COLUMNS)]) != COLUMNS:
                 raise AnnotationError(path, number, f"expected a header starting {','.join(COLUMNS)}, got {line!r}")
@@ -81,6 +86,7 @@ def read_csv(path: Path, expected_split: str) -> list[Clip]:
         label, youtube_id, start, end, split = fields[:5]
         if not label or not youtube_id:
             raise AnnotationError(path, number, "empty label or youtube_id")
+        check_id(label, path, number, "label"), check_id(youtube_id, path, number, "youtube_id")
         if split != expected_split:
             raise AnnotationError(path, number, f"split column is {split!r}, expected {expected_split!r}")
         clip = Clip(

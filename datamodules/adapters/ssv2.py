@@ -25,9 +25,11 @@ from pathlib import Path
 from datamodules.annotations.json_file import iter_array, iter_object
 from datamodules.annotations.lines import (
     check_disjoint,
+    check_id,
     check_split,
     find_annotations,
     source,
+    whole_number,
 )
 from datamodules.dataset_spec import SQUARE_DECODE_SIZE, STUDY_PROTOCOL, DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
@@ -52,10 +54,9 @@ def read_labels(path: Path) -> list[str]:
     by_index: dict[int, str] = {}
     seen: dict[str, int] = {}
     for number, name, value in iter_object(path):
-        try:
-            index = int(value)
-        except (TypeError, ValueError):
-            raise AnnotationError(path, number, f"label index must be an integer, got {value!r}") from None
+        index = _label_index(value)
+        if index is None:
+            raise AnnotationError(path, number, f"label index must be an integer, got {_shown(value)}")
         if name in seen:
             raise AnnotationError(path, number, f"template {name!r} already listed on line {seen[name]}")
         if index in by_index:
@@ -79,9 +80,14 @@ def read_split(path: Path, class_index: dict[str, int], root: Path) -> list[Vide
     for number, entry in iter_array(path):
         if not isinstance(entry, dict) or "id" not in entry or "template" not in entry:
             raise AnnotationError(path, number, "expected an object with 'id' and 'template'")
-        video_id, name = str(entry["id"]).strip(), strip_brackets(str(entry["template"]))
+        if not isinstance(entry["id"], (str, int)) or isinstance(entry["id"], bool):
+            raise AnnotationError(path, number, f"'id' must be a string or an integer, got {_shown(entry['id'])}")
+        if not isinstance(entry["template"], str):
+            raise AnnotationError(path, number, f"'template' must be a string, got {_shown(entry['template'])}")
+        video_id, name = str(entry["id"]).strip(), strip_brackets(entry["template"])
         if not video_id:
             raise AnnotationError(path, number, "empty video id")
+        check_id(video_id, path, number)
         if name not in class_index:
             raise AnnotationError(path, number, f"unknown label {name!r}")
         if video_id in seen:
@@ -91,6 +97,19 @@ def read_split(path: Path, class_index: dict[str, int], root: Path) -> list[Vide
             VideoRecord(video_id, root / f"{video_id}{VIDEO_SUFFIX}", class_index[name], source(path, number))
         )
     return records
+
+
+def _label_index(value: object) -> int | None:
+    """A label index given as an integer or as its decimal text (the official file's form)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return whole_number(value.strip()) if isinstance(value, str) else None
+
+
+def _shown(value: object) -> str:
+    """``repr`` of a JSON value, cut short (a value may be a whole nested document)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def mirrored(name: str) -> str | None:

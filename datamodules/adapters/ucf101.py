@@ -18,10 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from datamodules.annotations.lines import (
+    check_id,
     check_split,
     find_annotations,
     iter_lines,
     source,
+    whole_number,
 )
 from datamodules.dataset_spec import DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
@@ -37,9 +39,10 @@ def read_class_index(path: Path) -> list[str]:
     seen: dict[str, int] = {}
     for number, line in iter_lines(path):
         fields = line.split()
-        if len(fields) != 2 or not fields[0].isdigit():
+        index = whole_number(fields[0]) if len(fields) == 2 else None
+        if index is None:
             raise AnnotationError(path, number, f"expected '<index> <ClassName>', got {line!r}")
-        index, name = int(fields[0]), fields[1]
+        name = fields[1]
         if index != len(names) + 1:
             raise AnnotationError(path, number, f"class index {index} out of order (expected {len(names) + 1})")
         if name.lower() in seen:
@@ -85,16 +88,17 @@ def _read_list(
         parts = relative.split("/")
         if len(parts) != 2 or not parts[1]:
             raise AnnotationError(path, number, f"expected '<ClassDir>/<video>.avi', got {relative!r}")
-        folder, filename = parts
+        folder, filename = check_id(parts[0], path, number, "class folder"), check_id(parts[1], path, number)
         label = class_of_folder.get(folder.lower())
         if label is None:
             raise AnnotationError(path, number, f"class folder {folder!r} is not in {CLASS_INDEX_FILE}")
         if labelled:
-            if not fields[1].isdigit() or not 1 <= int(fields[1]) <= len(names):
+            index = whole_number(fields[1])
+            if index is None or not 1 <= index <= len(names):
                 raise AnnotationError(path, number, f"label {fields[1]!r} is not a class index 1..{len(names)}")
-            if int(fields[1]) - 1 != label:
+            if index - 1 != label:
                 raise AnnotationError(
-                    path, number, f"label {fields[1]} ({names[int(fields[1]) - 1]}) does not match folder {folder!r}"
+                    path, number, f"label {fields[1]} ({names[index - 1]}) does not match folder {folder!r}"
                 )
         key = relative.lower()
         if key in taken:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from datamodules.annotations.lines import find_annotations, iter_lines, source
+from datamodules.annotations.lines import check_disjoint, check_id, find_annotations, iter_lines, source
 from datamodules.annotations.random_split import random_seed, stratified_split
 from datamodules.dataset_spec import DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
@@ -73,7 +73,7 @@ def read_list(path: Path, root: Path, names: list[str]) -> list[VideoRecord]:
         fields = line.split()
         if len(fields) != 2 or len(fields[0].split("/")) != 3:
             raise AnnotationError(path, number, f"expected '<class_dir>/<group_dir>/<clip> <label>', got {line!r}")
-        relative, label_text = fields
+        relative, label_text = check_id(fields[0], path, number, "clip"), fields[1]
         class_dir = relative.split("/")[0]
         if class_dir not in names:
             raise AnnotationError(path, number, f"class folder {class_dir!r} not found under {root}")
@@ -97,15 +97,13 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
     if split == LIST_SPLIT:
         folder = Path(annotations) if annotations is not None else find_annotations(root, TRAIN_LIST)
         train, test = read_list(folder / TRAIN_LIST, root, names), read_list(folder / TEST_LIST, root, names)
-        overlap = {r.path for r in train} & {r.path for r in test}
-        if overlap:
-            raise ValueError(f"{len(overlap)} clips in both {TRAIN_LIST} and {TEST_LIST}, e.g. {min(overlap)}")
+        check_disjoint(train, test, TRAIN_LIST)
     elif split.startswith("logo"):
         held_out = int(split[len("logo") :])
         train = [record for record, group in found if group != held_out]
         test = [record for record, group in found if group == held_out]
         if not test:
-            raise ValueError(f"UCF11 split {split}: no clips of group {held_out:02d} under {root}")
+            raise FileNotFoundError(f"UCF11 split {split}: no clips of group {held_out:02d} under {root}")
     else:
         train, test = stratified_split([record for record, _ in found], random_seed(split))
     return DatasetSplits(names, train, test, test)

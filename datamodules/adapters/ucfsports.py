@@ -14,7 +14,7 @@ from pathlib import Path
 
 from datamodules.annotations.random_split import random_seed, stratified_split
 from datamodules.dataset_spec import DatasetSpec, DatasetSplits
-from datamodules.records import VideoRecord
+from datamodules.records import AnnotationError, VideoRecord
 
 FOLDER_CLASSES: dict[str, str] = {
     "Diving-Side": "Diving",
@@ -42,7 +42,9 @@ def scan(root: Path) -> list[VideoRecord]:
     records = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if folder.name not in FOLDER_CLASSES:
-            raise ValueError(f"unknown UCF Sports folder {folder}; expected one of {', '.join(FOLDER_CLASSES)}")
+            raise AnnotationError(
+                folder, 0, f"unknown UCF Sports folder {folder.name!r}; expected one of {', '.join(FOLDER_CLASSES)}"
+            )
         label = index[FOLDER_CLASSES[folder.name]]
         for sequence in sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()):
             videos = sorted(sequence.glob("*.avi"))

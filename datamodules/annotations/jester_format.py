@@ -4,25 +4,22 @@
 * split files: ``<video_id>;<class name>`` per line (the official test list has ids only).
 
 Line ends may be LF or CRLF. Blank lines carry no record and are skipped; every other malformed
-line (wrong column count, unknown label, duplicate id) raises :class:`AnnotationError` naming the
-file and line.
+line (wrong column count, unknown label, duplicate id, an id that is no path inside the dataset,
+bytes that are not UTF-8) raises :class:`AnnotationError` naming the file and line.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable, Iterator
 
+from datamodules.annotations.lines import check_id, numbered_lines
 from datamodules.records import AnnotationError, VideoRecord
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    if not path.is_file():
-        raise FileNotFoundError(f"annotation file not found: {path}")
-    with path.open("r", encoding="utf-8", newline="") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\r\n")
-            if line.strip():
-                yield number, line
+    for number, line in numbered_lines(path):
+        if line.strip():
+            yield number, line
 
 
 def read_label_names(path: str | Path) -> list[str]:
@@ -57,6 +54,7 @@ def read_labelled_split(
         video_id, label_name = fields[0].strip(), fields[1].strip()
         if not video_id:
             raise AnnotationError(path, number, "empty video id")
+        check_id(video_id, path, number)
         if label_name not in class_index:
             raise AnnotationError(path, number, f"unknown label {label_name!r}")
         if video_id in seen:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from datamodules.annotations.lines import read_text
 from datamodules.records import AnnotationError
 
 _SPACE = re.compile(r"\s*")
@@ -22,10 +23,8 @@ _DECODER = json.JSONDecoder()
 
 class _Cursor:
     def __init__(self, path: Path) -> None:
-        if not path.is_file():
-            raise FileNotFoundError(f"annotation file not found: {path}")
         self.path = path
-        self.text = path.read_text(encoding="utf-8-sig")
+        self.text = read_text(path)
         self.newlines = [m.start() for m in re.finditer("\n", self.text)]
         self.pos = 0
 
@@ -53,6 +52,10 @@ class _Cursor:
             parsed, self.pos = _DECODER.raw_decode(self.text, start)
         except json.JSONDecodeError as error:
             raise AnnotationError(self.path, error.lineno, f"invalid JSON: {error.msg}") from None
+        except RecursionError:
+            raise AnnotationError(self.path, self.line(start), "invalid JSON: nested too deeply") from None
+        except ValueError as error:  # e.g. an integer of more digits than Python converts
+            raise AnnotationError(self.path, self.line(start), f"invalid JSON: {error}") from None
         return self.line(start), parsed
 
     def finish(self) -> None:

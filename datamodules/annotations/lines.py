@@ -1,29 +1,73 @@
 """Line-level reading shared by the adapters: numbered lines, annotation folders, split names.
 
 Every annotation line is read with its 1-based line number so that errors and record sources can
-say ``file:line``. Line ends may be LF or CRLF; trailing whitespace (HMDB-51 and CCV lines end in a
-space) and blank lines are accepted.
+say ``file:line``. Files are UTF-8 (a leading byte-order mark is dropped; other bytes are an error
+at their line). Line ends may be LF, CRLF or CR; trailing whitespace (HMDB-51 and CCV lines end in
+a space) and blank lines are accepted. Paths built from ids in a line stay inside their root
+(:func:`located`), and numbers in a line are plain ASCII digits (:func:`whole_number`).
 """
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from datamodules.id_paths import UnsafeIdError, id_problem, join_inside
 from datamodules.records import AnnotationError, VideoRecord
 
 ANNOTATIONS_SUBFOLDER = "annotations"
+_DIGITS = re.compile(r"[0-9]{1,18}")  # at most 18 digits: every such number is an exact int64
+
+
+def read_text(path: Path) -> str:
+    """The text of an annotation file; bytes that are not UTF-8 are an :class:`AnnotationError` at their line."""
+    if not path.is_file():
+        raise FileNotFoundError(f"annotation file not found: {path}")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = io.StringIO(data[: error.start].decode("utf-8-sig"), newline="").readlines()
+        number = len(before) + (0 if before and not before[-1].endswith(("\n", "\r")) else 1)
+        raise AnnotationError(path, number, f"not UTF-8 text (byte 0x{data[error.start]:02x})") from None
+
+
+def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line_number, line)`` for every line of ``path``, its line end removed."""
+    for number, raw in enumerate(io.StringIO(read_text(path), newline=""), start=1):
+        yield number, raw.rstrip("\r\n")
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
     """``(line_number, stripped_line)`` for every non-blank line of ``path``."""
-    if not path.is_file():
-        raise FileNotFoundError(f"annotation file not found: {path}")
-    with path.open("r", encoding="utf-8", newline="") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.strip()
-            if line:
-                yield number, line
+    for number, raw in numbered_lines(path):
+        line = raw.strip()
+        if line:
+            yield number, line
+
+
+def located(root: Path, relative: str, path: Path, line_number: int, what: str = "video") -> Path:
+    """``root / relative`` for the id or path ``relative`` read at ``path:line_number``; one that
+    would resolve outside ``root`` is an :class:`AnnotationError` there."""
+    try:
+        return join_inside(root, relative, what)
+    except UnsafeIdError as error:
+        raise AnnotationError(path, line_number, str(error)) from None
+
+
+def check_id(identifier: str, path: Path, line_number: int, what: str = "video id") -> str:
+    """``identifier`` when it can name a path inside a dataset root, else an :class:`AnnotationError`."""
+    problem = id_problem(identifier)
+    if problem is not None:
+        raise AnnotationError(path, line_number, f"{what} {identifier!r} cannot name a path inside the dataset: it {problem}")
+    return identifier
+
+
+def whole_number(text: str) -> int | None:
+    """``text`` as an int when it is 1 to 18 ASCII digits, else None (no sign, no other digits)."""
+    return int(text) if _DIGITS.fullmatch(text) else None
 
 
 def source(path: Path, line_number: int) -> str:

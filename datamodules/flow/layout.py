@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from datamodules.id_paths import join_inside
+
 JPEG_QUALITY = 95
 FLOW_JSON = "flow.json"
 X_TEMPLATE = "x_{:05d}.jpg"
@@ -32,8 +34,6 @@ def read_flow_info(out_dir: Path) -> dict | None:
 
 
 def flow_folder(flow_root: Path, video_id: str) -> Path:
-    """``<flow_root>/<video_id>``; ids with "/" become sub-folders, ids escaping the root are refused."""
-    parts = Path(video_id).parts
-    if not parts or Path(video_id).is_absolute() or any(p in ("..", ".") for p in parts):
-        raise ValueError(f"video id {video_id!r} is not a relative path inside the flow root")
-    return Path(flow_root).joinpath(*parts)
+    """``<flow_root>/<video_id>``; ids with "/" become sub-folders, ids escaping the root are refused
+    (:func:`datamodules.id_paths.join_inside`, a ValueError)."""
+    return join_inside(flow_root, video_id, "video id")
