@@ -13,7 +13,8 @@ class VideoRecord:
     (e.g. ``"{:05d}.jpg"``, numbered from ``first_frame``). Single-label datasets set ``label``
     (-1 when the split has no labels, e.g. an unlabelled test list); multi-label datasets (CCV)
     set ``labels`` to the tuple of class indices, possibly empty, and leave ``label`` at -1.
-    ``num_frames`` is filled when known without decoding (frame folders, the index cache).
+    ``num_frames`` is filled when known without decoding (frame folders, the index cache);
+    ``problem`` by the index cache for a video it marks unusable (reading it then fails with that).
     """
 
     video_id: str
@@ -24,6 +25,7 @@ class VideoRecord:
     num_frames: int | None = None
     frame_template: str | None = None
     first_frame: int = 1
+    problem: str | None = None  # why the video is unusable, when `stbench prepare` found it so
 
     @property
     def is_frame_folder(self) -> bool:

@@ -35,7 +35,7 @@ def _add_data_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", default="synthetic", choices=sorted(DATASETS), help="records to read (unless --videos)")
     parser.add_argument("--data-root", default=None, help="dataset folder (synthetic: a generated dataset or cache folder)")
     parser.add_argument(
-        "--videos", default=None, metavar="DIR", help="read every .mp4 in DIR instead (label 0), repeated up to --clips"
+        "--videos", default=None, metavar="DIR", help="read every video (.mp4 .avi .mpg .webm ...) in DIR instead (label 0), repeated up to --clips"
     )
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="worker counts to measure")
     parser.add_argument("--clips", type=int, default=64, help="clips per timed pass (one warm-up batch excluded)")

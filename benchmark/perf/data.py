@@ -7,7 +7,9 @@ order, at the same decode size), each spread over the same number of worker proc
   itself (ClipDataset + EpochKeyedSampler + DataLoader with its collate, batch size and persistent
   workers): decode, sampling, augmentation draws, tensor hand-over and collation;
 * ``decoder`` — decord ``VideoReader`` + ``get_batch`` of the precomputed indices with the same
-  resize-on-decode and nothing else (workers hand back only a frame count);
+  resize-on-decode and cut to the decode size and nothing else (workers hand back only a frame
+  count). On a file decord cannot seek in exactly (e.g. MPEG-1 ``.mpg``) it returns wrong frames
+  fast: there the ratio is the price of the loader's exact in-order decode;
 * ``naive_pyav`` — PyAV decodes every frame, cv2 resizes each one, then the indices are picked.
 
 The decoder-only pipelines run in a DataLoader over a list of precomputed jobs, so that worker start,
@@ -35,7 +37,8 @@ from benchmark.perf.machine import machine_name, upsert_keyed
 from datamodules.clip_dataset import ClipDataset, clip_seed
 from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import get_dataset
-from datamodules.decoding.video import VideoReadError
+from datamodules.decoding.geometry import Fit, cut
+from datamodules.decoding.video import RESIZE_COPY_ERROR, VideoFile, VideoReadError, decode_then_resize
 from datamodules.records import VideoRecord
 from datamodules.sampling.segments import segment_indices
 
@@ -46,15 +49,18 @@ CSV_KEYS: tuple[str, ...] = ("machine", "source", "segments", "decode_size", "ba
 # Short side 128 with a 4:3 frame (C3D / UCF-101 practice): the reference videos range from 176x144 to 1280x720.
 VIDEO_FOLDER_DECODE_SIZE: tuple[int, int] = (128, 171)
 
+VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".avi", ".mpg", ".mpeg", ".webm", ".mkv", ".mov")
+
 Size = tuple[int, int]
 
 
 @dataclass(frozen=True)
 class ClipJob:
-    """One clip to decode: the video and its sampled frame indices."""
+    """One clip to decode: the video, its sampled frame indices, and how its frames fit the decode size."""
 
     path: str
     indices: tuple[int, ...]
+    fit: Fit | None = None  # None: resize straight to the decode size
 
 
 # -- what is read ----------------------------------------------------------------------------------
@@ -67,13 +73,14 @@ def dataset_records(dataset: str, root: str | Path | None, clips: int) -> list[V
 
 
 def folder_records(folder: str | Path, clips: int) -> list[VideoRecord]:
-    """A record (label 0) for every ``.mp4`` in ``folder``, the list repeated up to ``clips`` records."""
+    """A record (label 0) for every video (:data:`VIDEO_SUFFIXES`) in ``folder``, the list repeated up to
+    ``clips`` records."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: not a folder of videos")
-    videos = sorted(folder.glob("*.mp4"))
+    videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
     if not videos:
-        raise FileNotFoundError(f"{folder}: no .mp4 files")
+        raise FileNotFoundError(f"{folder}: no video files ({' '.join(VIDEO_SUFFIXES)})")
     return [
         VideoRecord(video_id=videos[i % len(videos)].stem, path=videos[i % len(videos)], label=0,
                     source=f"{folder}:{i % len(videos) + 1}")
@@ -95,17 +102,13 @@ def training_loader(records: Sequence[VideoRecord], dataset: str, root: str | Pa
     return module.loader(list(records), "train")
 
 
-def frame_counts(paths: Sequence[str | Path], size: Size) -> dict[str, int]:
-    """Frame count of each distinct video as decord reports it (what the training reader samples from)."""
-    import decord
-
-    counts: dict[str, int] = {}
+def frame_counts(paths: Sequence[str | Path], size: Size) -> dict[str, tuple[int, Fit]]:
+    """Frame count and fit of each distinct video, as the training reader finds them (what it samples from)."""
+    counts: dict[str, tuple[int, Fit]] = {}
     for path in map(str, paths):
         if path not in counts:
-            try:
-                counts[path] = len(decord.VideoReader(path, width=size[1], height=size[0], num_threads=1))
-            except Exception as error:
-                raise VideoReadError(path, f"cannot open video ({error})") from error
+            with VideoFile(path, size) as video:
+                counts[path] = (video.num_frames, video.fit)
     return counts
 
 
@@ -123,20 +126,27 @@ def plan_clips(dataset: ClipDataset, keys: Sequence[tuple[int, int]]) -> list[Cl
     for epoch, index in keys:
         record = dataset.records[index]
         generator = torch.Generator().manual_seed(clip_seed(dataset.seed, epoch, index))
-        indices = segment_indices(
-            counts[str(record.path)], dataset.num_segments, dataset.mode, dataset.frames_per_segment, generator
-        )
-        jobs.append(ClipJob(str(record.path), tuple(indices)))
+        num_frames, fit = counts[str(record.path)]
+        indices = segment_indices(num_frames, dataset.num_segments, dataset.mode, dataset.frames_per_segment, generator)
+        jobs.append(ClipJob(str(record.path), tuple(indices), fit))
     return jobs
 
 
 # -- the two baselines ----------------------------------------------------------------------------
 def decode_with_decord(job: ClipJob, size: Size) -> Any:
-    """Only the sampled frames, resized while decoding, as a uint8 array (T, H, W, 3)."""
+    """Only the sampled frames, resized while decoding and cut to ``size``, as a uint8 array (T, H, W, 3)."""
     import decord
 
-    reader = decord.VideoReader(job.path, ctx=decord.cpu(0), width=size[1], height=size[0], num_threads=1)
-    return reader.get_batch(list(job.indices)).asnumpy()
+    fit = job.fit or Fit(tuple(size), (0, 0, *size))
+    height, width = fit.resized
+    reader = decord.VideoReader(job.path, ctx=decord.cpu(0), width=width, height=height, num_threads=1)
+    try:
+        frames = reader.get_batch(list(job.indices)).asnumpy()
+    except Exception as error:  # the sizes decord cannot resize to: the reader's own fallback
+        if RESIZE_COPY_ERROR not in str(error):
+            raise
+        frames = decode_then_resize(Path(job.path), list(job.indices), fit.resized)
+    return cut(frames, fit)
 
 
 def decode_with_pyav(job: ClipJob, size: Size) -> Any:
@@ -150,16 +160,18 @@ def decode_with_pyav(job: ClipJob, size: Size) -> Any:
     import numpy as np
 
     cv2.setNumThreads(1)
+    fit = job.fit or Fit(tuple(size), (0, 0, *size))
+    height, width = fit.resized
     with av.open(job.path) as container:
         stream = container.streams.video[0]
         stream.codec_context.thread_count = 1
         frames = [
-            cv2.resize(frame.to_ndarray(format="rgb24"), (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+            cv2.resize(frame.to_ndarray(format="rgb24"), (width, height), interpolation=cv2.INTER_LINEAR)
             for frame in container.decode(stream)
         ]
     if not frames:
         raise VideoReadError(job.path, "PyAV decoded no frames")
-    return np.stack([frames[min(i, len(frames) - 1)] for i in job.indices])
+    return cut(np.stack([frames[min(i, len(frames) - 1)] for i in job.indices]), fit)
 
 
 class DecodeJobs(Dataset):

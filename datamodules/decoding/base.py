@@ -1,6 +1,7 @@
 """What every frame reader shares: the sampler it asks for frame indices and the error it raises."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -15,3 +16,13 @@ class VideoReadError(RuntimeError):
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
+
+
+_DECORD_PREFIX = re.compile(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ")  # "[22:10:11] /src/video/x.cc:218: "
+
+
+def short_error(error: BaseException) -> str:
+    """The last line of an error message (decord puts a C++ backtrace and log prefix before it)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    text = _DECORD_PREFIX.sub("", lines[-1]) if lines else type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -1,12 +1,8 @@
 """Frame counts probed once per dataset and kept in an index file, with every unreadable video noted.
 
-Probing opens each video with decord and reads its length (its container index; no frame is decoded
-for the count) and counts the files of each frame folder. It then decodes the **last** frame of
-every video or folder: an mp4 cut short usually fails to open at all, but a file damaged past its
-header can open, report a length and still fail to decode its tail. That check costs one decode
-from the nearest preceding key frame, measured at 1–5 ms for short clips of a 12-frame GOP and up
-to ~0.35 s for a long-GOP 720p video, on one CPU core. A probe failure is recorded as a problem
-(see :data:`PROBLEM_KINDS`) instead of raised.
+Each video file or frame folder is probed once (:mod:`datamodules.decoding.probing`: frame count, how
+it is decoded, the last frame decoded; with ``deep``, :mod:`datamodules.decoding.deep_probe`: every
+frame decoded). A probe failure is recorded as a problem (see :data:`PROBLEM_KINDS`) instead of raised.
 
 The index is keyed by the resolved dataset root, the sha256 of every annotation file and
 :data:`INDEX_FORMAT_VERSION`; it is a JSON file in a cache directory (default: the user cache dir
@@ -14,7 +10,8 @@ The index is keyed by the resolved dataset root, the sha256 of every annotation 
 ranks of a distributed run) probe once. Each entry remembers the size and modification time of what
 it probed; :func:`build_index` probes again only the entries whose file or folder changed since
 (a folder's modification time changes when frames are added, removed or renamed, not when a frame
-is rewritten in place), so fixing a broken file and re-running picks the fix up.
+is rewritten in place), or that a deep build has not decoded whole yet, so fixing a broken file and
+re-running picks the fix up.
 """
 from __future__ import annotations
 
@@ -22,38 +19,32 @@ import json
 import os
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
+from datamodules.decoding.deep_probe import deep_probe
+from datamodules.decoding.probing import (  # noqa: F401  (the probe kinds are part of this module's interface)
+    CANNOT_DECODE,
+    CANNOT_OPEN,
+    CORRUPT_JPEG,
+    COUNT_MISMATCH,
+    DAMAGED,
+    FRAME_GAP,
+    MISSING,
+    NO_FRAMES,
+    PROBLEM_KINDS,
+    ZERO_BYTE,
+    Probe,
+    probe,
+    signature,
+    unusable_reason,
+)
 from datamodules.records import VideoRecord
 from datamodules.storage import file_sha256, locked, short_hash, write_atomically
 
-INDEX_FORMAT_VERSION = 1
-
-MISSING = "missing"
-ZERO_BYTE = "zero-byte"
-CANNOT_OPEN = "cannot open"
-NO_FRAMES = "no frames"
-CANNOT_DECODE = "cannot decode"
-PROBLEM_KINDS = (MISSING, ZERO_BYTE, CANNOT_OPEN, NO_FRAMES, CANNOT_DECODE)
-
-Signature = tuple[str | None, int, int | None, int | None]  # (frame template, first frame, size, mtime_ns)
-
-
-@dataclass(frozen=True)
-class Probe:
-    """What probing one video file or frame folder found: its frame count, or the problem."""
-
-    num_frames: int | None
-    problem: str | None = None  # one of PROBLEM_KINDS, None when the video is readable
-    detail: str = ""
-    signature: Signature | None = None  # what was probed; a changed signature means probe again
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
+INDEX_FORMAT_VERSION = 2  # 2: counts of frames that decode, decoding notes, deep probes
 
 
 @dataclass(frozen=True)
@@ -96,107 +87,27 @@ def index_file(key: str, cache_dir: str | Path | None = None) -> Path:
     return Path(cache_dir if cache_dir is not None else default_cache_dir()) / f"{key[:32]}.json"
 
 
-# ----------------------------------------------------------------------------------------------------------
-# Probing
-
-
-def signature(record: VideoRecord) -> Signature:
-    try:
-        stat = os.stat(record.path)
-    except OSError:
-        return (record.frame_template, record.first_frame, None, None)
-    size = None if record.is_frame_folder else stat.st_size
-    return (record.frame_template, record.first_frame, size, stat.st_mtime_ns)
-
-
-def probe_video(path: Path) -> Probe:
-    """Frame count of a video file (decord's length, then a decode of the last frame)."""
-    import decord
-
-    if path.is_dir():
-        return Probe(None, CANNOT_OPEN, "expected a video file, found a folder")
-    if not path.is_file():
-        return Probe(None, MISSING, "file not found")
-    if path.stat().st_size == 0:
-        return Probe(None, ZERO_BYTE, "empty file (0 bytes)")
-    try:
-        reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
-        num_frames = len(reader)
-    except Exception as error:  # decord raises its own DECORDError and RuntimeError types
-        message = _short(error).replace(str(path), path.name)
-        return Probe(None, CANNOT_OPEN, f"decord cannot open it (truncated, corrupt or not a video): {message}")
-    try:
-        if num_frames < 1:
-            return Probe(0, NO_FRAMES, "the container lists no frames")
-        reader.get_batch([num_frames - 1])
-    except Exception as error:
-        return Probe(num_frames, CANNOT_DECODE, f"last frame ({num_frames - 1}) does not decode: {_short(error)}")
-    finally:
-        del reader
-    return Probe(num_frames)
-
-
-def probe_frame_folder(path: Path, template: str, first_frame: int) -> Probe:
-    """Frame count of a JPEG frame folder (the contiguous run of frame files), then a decode of the last one."""
-    from datamodules.decoding.frames import count_frames, decode_frame, frame_name
-    from datamodules.decoding.base import VideoReadError
-
-    if not path.is_dir():
-        return Probe(None, MISSING, "frame folder not found")
-    num_frames = count_frames(path, template, first_frame)
-    if num_frames < 1:
-        return Probe(0, NO_FRAMES, f"no frame {frame_name(template, first_frame, 0)} in the folder")
-    last = path / frame_name(template, first_frame, num_frames - 1)
-    try:
-        decode_frame(last)
-    except VideoReadError as error:
-        kind = ZERO_BYTE if "0 bytes" in error.reason else CANNOT_DECODE
-        return Probe(num_frames, kind, f"last frame {last.name}: {error.reason}")
-    return Probe(num_frames)
-
-
-def probe(record: VideoRecord) -> Probe:
-    """Probe one record's video file or frame folder; never raises for a bad video."""
-    sig = signature(record)
-    path = Path(record.path)
-    try:
-        if record.is_frame_folder:
-            result = probe_frame_folder(path, record.frame_template, record.first_frame)
-        else:
-            result = probe_video(path)
-    except OSError as error:  # e.g. a permission error
-        result = Probe(None, CANNOT_OPEN, _short(error))
-    return replace(result, signature=sig)
-
-
-_DECORD_PREFIX = re.compile(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ")  # "[22:10:11] /src/video/x.cc:218: "
-
-
-def _short(error: BaseException) -> str:
-    """The last line of an error message (decord puts a C++ backtrace and log prefix before it)."""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-    text = _DECORD_PREFIX.sub("", lines[-1]) if lines else type(error).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _probe_all(records: Sequence[VideoRecord], workers: int, progress: bool) -> list[Probe]:
-    """Probe in a thread pool (decord and OpenCV release the GIL while they read and decode)."""
+def _probe_all(records: Sequence[VideoRecord], workers: int, progress: bool, deep: bool = False) -> list[Probe]:
+    """Probe in a thread pool (decord and OpenCV release the GIL while they read and decode); deep probes
+    in a process pool (they decode every frame in Python loops, and capture FFmpeg's log per process)."""
     from tqdm import tqdm
 
     show = progress and len(records) > 0
-    with tqdm(total=len(records), desc="probing videos", unit="video", file=sys.stderr, disable=not show) as bar:
+    task: Callable[[VideoRecord], Probe] = deep_probe if deep else probe
+    desc = "decoding every frame" if deep else "probing videos"
+    with tqdm(total=len(records), desc=desc, unit="video", file=sys.stderr, disable=not show) as bar:
+        results = []
         if workers <= 1 or len(records) <= 1:
-            results = []
             for record in records:
-                results.append(probe(record))
+                results.append(task(record))
                 bar.update(1)
             return results
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = []
-            for result in pool.map(probe, records):
+        pool: Executor = ProcessPoolExecutor(workers) if deep else ThreadPoolExecutor(max_workers=workers)
+        with pool:
+            for result in pool.map(task, records, chunksize=4 if deep else 1):
                 results.append(result)
                 bar.update(1)
-            return results
+        return results
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -215,6 +126,8 @@ def _to_json(index_key_: str, root: Path, hashes: tuple[str, ...], entries: Mapp
                 "problem": p.problem,
                 "detail": p.detail,
                 "signature": list(p.signature) if p.signature is not None else None,
+                "note": p.note,
+                "deep": p.deep,
             }
             for name, p in entries.items()
         },
@@ -234,7 +147,8 @@ def _read_entries(file: Path, key: str) -> dict[str, Probe] | None:
     for name, entry in data.get("entries", {}).items():
         sig = entry.get("signature")
         entries[name] = Probe(entry.get("num_frames"), entry.get("problem"), entry.get("detail", ""),
-                              tuple(sig) if sig is not None else None)  # fmt: skip
+                              tuple(sig) if sig is not None else None, entry.get("note", ""),
+                              bool(entry.get("deep", False)))  # fmt: skip
     return entries
 
 
@@ -252,11 +166,12 @@ def build_index(
     workers: int = 4,
     progress: bool = True,
     cache_dir: str | Path | None = None,
+    deep: bool = False,
 ) -> VideoIndex:
     """Probe every distinct video of ``records`` not already in the index file, and write the file.
 
-    Entries whose file or folder is unchanged since it was probed come from the file; the written
-    index holds exactly the videos of ``records``.
+    Entries whose file or folder is unchanged since it was probed come from the file (with ``deep``,
+    only entries a deep probe made); the written index holds exactly the videos of ``records``.
     """
     root = Path(root)
     key, hashes = index_key(root, annotation_files)
@@ -268,11 +183,11 @@ def build_index(
         stale: list[str] = []
         for name, record in unique.items():
             previous = known.get(name)
-            if previous is not None and previous.signature == signature(record):
+            if previous is not None and previous.signature == signature(record) and (previous.deep or not deep):
                 entries[name] = previous
             else:
                 stale.append(name)
-        probes = _probe_all([unique[name] for name in stale], workers, progress)
+        probes = _probe_all([unique[name] for name in stale], workers, progress, deep)
         entries.update(zip(stale, probes, strict=True))
         entries = {name: entries[name] for name in unique}  # annotation order
         if stale or set(known) != set(entries):
@@ -299,8 +214,9 @@ def load_index(
 def apply_index(records: Sequence[VideoRecord], index: VideoIndex, drop_unusable: bool = False) -> list[VideoRecord]:
     """Records with ``num_frames`` filled from the index.
 
-    A record the index has no readable entry for keeps its ``num_frames``; with ``drop_unusable``
-    records the index marks as unreadable are left out (records it does not know are kept).
+    A record the index has no entry for is kept as it is. A record the index marks as unusable is
+    left out with ``drop_unusable``, else kept with its ``problem`` set, so that reading it fails
+    with what ``stbench prepare`` found (a damaged frame that would decode as garbage included).
     """
     out = []
     for record in records:
@@ -310,7 +226,7 @@ def apply_index(records: Sequence[VideoRecord], index: VideoIndex, drop_unusable
         elif entry.ok:
             out.append(replace(record, num_frames=entry.num_frames))
         elif not drop_unusable:
-            out.append(record)
+            out.append(replace(record, problem=unusable_reason(entry)))
     return out
 
 

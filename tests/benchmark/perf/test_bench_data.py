@@ -57,14 +57,14 @@ def test_naive_baseline_picks_the_same_frames(tiny_synthetic):
 
 
 def test_folder_records_repeat_every_video(tmp_path):
-    for name in ("b.mp4", "a.mp4", "notes.txt"):
+    for name in ("b.mp4", "a.mp4", "c.mpg", "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
     records = bench_data.folder_records(tmp_path, 5)
-    assert [r.path.name for r in records] == ["a.mp4", "b.mp4", "a.mp4", "b.mp4", "a.mp4"]
+    assert [r.path.name for r in records] == ["a.mp4", "b.mp4", "c.mpg", "a.mp4", "b.mp4"]
     assert {r.label for r in records} == {0}
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(FileNotFoundError, match="no .mp4"):
+    with pytest.raises(FileNotFoundError, match="no video files"):
         bench_data.folder_records(empty, 1)
 
 

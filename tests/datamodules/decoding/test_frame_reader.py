@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from datamodules.decoding.frames import count_frames, read_frames
+from datamodules.decoding.frames import FrameGapError, count_frames, read_frames
 from datamodules.decoding.video import VideoReadError, read_clip, read_record
 from datamodules.records import VideoRecord
 from datamodules.sampling.segments import segment_indices
@@ -57,16 +57,24 @@ def test_resize_to_height_width(folder):
     assert torch.allclose(frames.float().mean(dim=(0, 1, 2)), torch.from_numpy(colours[3]).float(), atol=3)
 
 
-def test_frame_count_is_the_contiguous_run_from_the_first_frame(tmp_path):
+def test_a_gap_in_the_numbering_is_an_error_naming_the_missing_file(tmp_path):
     colours = frame_colours(9)
     write_frames(tmp_path / "gap", colours[:5])  # 00001..00005
     write_frames(tmp_path / "gap", colours[6:], first=7)  # 00007..00009 after a gap
     (tmp_path / "gap" / "notes.txt").write_text("not a frame")
-    assert count_frames(tmp_path / "gap", TEMPLATE, 1) == 5
-    assert count_frames(tmp_path / "gap", TEMPLATE, 7) == 3
+    (tmp_path / "gap" / "8.jpg").write_text("not named by the template")
+    with pytest.raises(FrameGapError, match=r"gap: frame folder has a gap: 00006.jpg missing \(8 frames present up to 00009"):
+        count_frames(tmp_path / "gap", TEMPLATE, 1)
+    with pytest.raises(FrameGapError, match="00006.jpg missing"):
+        read_frames(tmp_path / "gap", TEMPLATE, 1, lambda n: [n - 1])
+    assert count_frames(tmp_path / "gap", TEMPLATE, 7) == 3  # numbered from 7: no gap
     frames, num_frames = read_frames(tmp_path / "gap", TEMPLATE, 7, lambda n: [n - 1])
     assert num_frames == 3
     assert torch.allclose(frames.float().mean(dim=(0, 1, 2)), torch.from_numpy(colours[8]).float(), atol=3)
+    (tmp_path / "late").mkdir()
+    write_frames(tmp_path / "late", colours[:2], first=3)  # the first frame is missing
+    with pytest.raises(FrameGapError, match="00001.jpg, 00002.jpg missing"):
+        count_frames(tmp_path / "late", TEMPLATE, 1)
 
 
 def test_a_known_frame_count_is_used_without_listing(folder):

@@ -1,0 +1,118 @@
+"""What a video file holds (container, codec, size, rotation, B-frames) and whether decord's seek is exact on it.
+
+decord seeks to the key frame before a requested frame and counts frames from there by timestamp. That
+is exact where timestamps are reliable and decode order is known: H.264 / HEVC / VP8 / VP9 in MP4,
+Matroska or WebM, and MPEG-4 Part 2 without B-frames (Xvid AVI). Elsewhere it returns the wrong frames
+without an error — MPEG-1/2 in program streams (UCF11's ``.mpg``), MPEG-1 in AVI, any codec with
+B-frames in AVI (DivX/Xvid in HMDB-51 and UCF Sports), MPEG-2 or MPEG-4 Part 2 with B-frames in MP4 —
+and it cannot open a WebM without cues, and ignores a display rotation. Those files are decoded in
+order with PyAV instead (:mod:`datamodules.decoding.sequential`). Every combination outside
+:data:`EXACT_SEEK` takes that path, so an untested codec is slow rather than wrong.
+
+Measured with clips whose frames carry their own index (``tests/datamodules/decoding/codec_clips.py``).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from datamodules.decoding.base import VideoReadError
+from datamodules.decoding.mp4_boxes import is_mp4, video_track
+
+# (container, codec) pairs on which decord's get_batch returned the frames asked for, in every request order.
+EXACT_SEEK: frozenset[tuple[str, str]] = frozenset({
+    ("mp4", "h264"), ("mp4", "hevc"), ("matroska", "h264"), ("matroska", "hevc"),
+    ("matroska", "vp8"), ("matroska", "vp9"),
+})  # fmt: skip
+# Codecs whose frames decord finds exactly in these containers as long as there are no B-frames.
+EXACT_WITHOUT_B_FRAMES: frozenset[tuple[str, str]] = frozenset({("avi", "mpeg4"), ("mp4", "mpeg4")})
+
+CONTAINER_NAMES = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "matroska", "mpeg": "mpeg-ps"}
+CODEC_NAMES = {
+    "mpeg1video": "MPEG-1", "mpeg2video": "MPEG-2", "mpeg4": "MPEG-4 Part 2", "h264": "H.264", "hevc": "HEVC",
+    "vp8": "VP8", "vp9": "VP9", "av1": "AV1", "msmpeg4v3": "MS-MPEG-4 v3",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """The first video stream of a file. ``height``/``width`` are the coded size (before rotation)."""
+
+    container: str  # "mp4", "matroska", "avi", "mpeg-ps", ... (PyAV's format name when not one of these)
+    codec: str  # FFmpeg's decoder name
+    height: int
+    width: int
+    rotation: int  # display rotation, degrees anticlockwise: 0, 90, 180 or 270
+    b_frames: bool | None  # None where it does not matter (it was not looked up)
+
+    @property
+    def exact_seek(self) -> bool:
+        """Whether decord's random access returns exactly the frames asked for."""
+        if self.rotation:
+            return False
+        pair = (self.container, self.codec)
+        return pair in EXACT_SEEK or (pair in EXACT_WITHOUT_B_FRAMES and self.b_frames is False)
+
+    @property
+    def inexact_reason(self) -> str:
+        """Why decord is not used ("" when it is)."""
+        if self.rotation:
+            return f"{self.describe()}: decord does not apply the display rotation"
+        return "" if self.exact_seek else f"{self.describe()}: decord's seek is not frame-exact"
+
+    def describe(self) -> str:
+        """E.g. "MPEG-1 in mpeg-ps with B-frames"."""
+        codec = CODEC_NAMES.get(self.codec, self.codec)
+        b_frames = {True: " with B-frames", False: " without B-frames", None: ""}[self.b_frames]
+        rotation = f", rotated {self.rotation}°" if self.rotation else ""
+        return f"{codec} in {self.container}{b_frames}{rotation}"
+
+
+def stream_info(path: str | Path) -> StreamInfo:
+    """The facts of ``path``'s first video stream; raises :class:`VideoReadError` when it has none.
+
+    Memoised per process by (path, size, modification time): a training worker looks a video up once.
+    """
+    path = str(path)
+    status = os.stat(path)
+    return _cached(path, status.st_size, status.st_mtime_ns)
+
+
+@lru_cache(maxsize=65536)
+def _cached(path: str, size: int, mtime_ns: int) -> StreamInfo:
+    with open(path, "rb") as handle:
+        if is_mp4(handle.read(12)):
+            track = video_track(handle, size)
+            if track is not None and track.rotation is None:
+                raise VideoReadError(path, "the display matrix mirrors the picture; only rotations are supported")
+            if track is not None and track.codec != "mpeg4":
+                return StreamInfo("mp4", track.codec, track.height, track.width, track.rotation, None)
+    return probe_with_pyav(path)
+
+
+def probe_with_pyav(path: str) -> StreamInfo:
+    """Open the file with PyAV (its headers only; the first frame too for an MP4's rotation)."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            if not container.streams.video:
+                raise VideoReadError(path, "no video stream (audio only, or not a video)")
+            stream = container.streams.video[0]
+            context = stream.codec_context
+            name = CONTAINER_NAMES.get(container.format.name, container.format.name)
+            rotation = _first_frame_rotation(container, stream) if name == "mp4" else 0
+            if context.width < 1 or context.height < 1:
+                raise VideoReadError(path, "no frames: the video stream has no picture size (a header without data)")
+            b_frames = bool(context.has_b_frames) if (name, context.name) in EXACT_WITHOUT_B_FRAMES else None
+            return StreamInfo(name, context.name, context.height, context.width, rotation, b_frames)
+    except av.FFmpegError as error:
+        raise VideoReadError(path, f"cannot open video (PyAV: {error})") from error
+
+
+def _first_frame_rotation(container, stream) -> int:
+    for frame in container.decode(stream):
+        return int(frame.rotation) % 360
+    return 0

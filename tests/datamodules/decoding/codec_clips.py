@@ -1,0 +1,166 @@
+"""Small clips in the codecs and containers the eight datasets ship in, every frame's index drawn into its pixels.
+
+Each frame shows its 0-based index as 8 bits in a grid of large black/white cells (2 rows × 4 columns,
+or 4 × 2 for a portrait frame), which survives any of these codecs at their default quality; with
+:func:`frame_index` a test reads back which frame a reader returned. Encoded with PyAV (this machine
+has no ``ffmpeg`` binary; PyAV bundles the FFmpeg libraries and their encoders, libxvid excepted: the
+MPEG-4 Part 2 clips are FFmpeg's ``mpeg4`` encoder tagged ``XVID``, the same bitstream).
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+WIDTH, HEIGHT = 64, 48
+BITS = 8
+
+
+def grid(height: int, width: int) -> tuple[int, int]:
+    return (4, 2) if height > width else (2, 4)
+
+
+def pattern(index: int, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:
+    """An RGB frame (height, width, 3) whose cells spell ``index`` in binary (cell 0 = bit 0)."""
+    rows, cols = grid(height, width)
+    frame = np.zeros((height, width, 3), np.uint8)
+    for bit in range(BITS):
+        if index >> bit & 1:
+            r, c = divmod(bit, cols)
+            frame[r * height // rows : (r + 1) * height // rows, c * width // cols : (c + 1) * width // cols] = 255
+    return frame
+
+
+def frame_index(frame: np.ndarray) -> int:
+    """The index a frame spells: each cell's centre half is averaged and thresholded."""
+    height, width = frame.shape[:2]
+    rows, cols = grid(height, width)
+    value = 0
+    for bit in range(BITS):
+        r, c = divmod(bit, cols)
+        h, w = height / rows, width / cols
+        cell = frame[int(r * h + h / 4) : int(r * h + 3 * h / 4), int(c * w + w / 4) : int(c * w + 3 * w / 4)]
+        value |= int(cell.mean() > 127) << bit
+    return value
+
+
+@dataclass(frozen=True)
+class Clip:
+    """How one test clip is encoded."""
+
+    name: str
+    suffix: str
+    container: str
+    codec: str
+    frames: int
+    gop: int = 12
+    b_frames: int = 0
+    tag: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    vfr: bool = False
+    rotate: int = 0  # display rotation (degrees anticlockwise, as FFmpeg's display matrix)
+    no_cues: bool = False
+
+    @property
+    def file_name(self) -> str:
+        return self.name + self.suffix
+
+
+CLIPS: tuple[Clip, ...] = (
+    Clip("mpeg1_ps_gop12", ".mpg", "mpeg", "mpeg1video", 60),
+    Clip("mpeg1_ps_gop15_b2", ".mpg", "mpeg", "mpeg1video", 75, gop=15, b_frames=2),
+    Clip("mpeg2_ps_gop12", ".mpg", "vob", "mpeg2video", 60),
+    Clip("mpeg2_ps_gop15_b2", ".mpg", "vob", "mpeg2video", 75, gop=15, b_frames=2),
+    Clip("mpeg1_avi", ".avi", "avi", "mpeg1video", 48, gop=12, b_frames=2),
+    Clip("xvid_avi", ".avi", "avi", "mpeg4", 60, tag="XVID"),
+    Clip("xvid_avi_b2", ".avi", "avi", "mpeg4", 90, b_frames=2, tag="XVID"),
+    Clip("h264_b3", ".mp4", "mp4", "libx264", 60, options={"x264-params": "bframes=3:b-pyramid=normal"}),
+    Clip("h264_vfr", ".mp4", "mp4", "libx264", 50, vfr=True, options={"x264-params": "bframes=2"}),
+    Clip("h264_rotated", ".mp4", "mp4", "libx264", 40, rotate=90),
+    Clip("vp8_cues", ".webm", "webm", "libvpx", 60, options={"auto-alt-ref": "1", "lag-in-frames": "16"}),
+    Clip("vp9_cues", ".webm", "webm", "libvpx-vp9", 60, options={"auto-alt-ref": "1", "lag-in-frames": "16"}),
+    Clip("vp9_no_cues", ".webm", "webm", "libvpx-vp9", 60, options={"lag-in-frames": "16"}, no_cues=True),
+    Clip("vp8_no_cues", ".webm", "webm", "libvpx", 45, no_cues=True),
+)
+
+
+def display_frames(clip: Clip) -> np.ndarray:
+    """The frames as a correct reader shows them (portrait when the clip is rotated by 90°)."""
+    if clip.rotate % 180:
+        return np.stack([pattern(i, WIDTH, HEIGHT) for i in range(clip.frames)])
+    return np.stack([pattern(i) for i in range(clip.frames)])
+
+
+class Unseekable(io.RawIOBase):
+    """A write-only file the muxer cannot seek in: a WebM written to it has no Cues (like a live stream)."""
+
+    def __init__(self, handle: io.BufferedWriter) -> None:
+        self.handle = handle
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def write(self, data) -> int:
+        return self.handle.write(data)
+
+
+def encode(clip: Clip, folder: Path) -> Path:
+    """Write ``clip`` into ``folder``; returns its path."""
+    path = folder / clip.file_name
+    shown = display_frames(clip)
+    # the coded frames are the shown ones turned back; the display matrix turns them again when shown
+    coded = np.stack([np.rot90(frame, k=-clip.rotate // 90) for frame in shown]) if clip.rotate else shown
+    with open(path, "wb") as handle:
+        target = Unseekable(handle) if clip.no_cues else handle
+        with av.open(target, mode="w", format=clip.container) as container:
+            write_stream(container, clip, coded)
+    return path
+
+
+def write_stream(container, clip: Clip, coded: np.ndarray) -> None:
+    stream = container.add_stream(clip.codec, rate=25)
+    stream.width, stream.height = coded.shape[2], coded.shape[1]
+    stream.pix_fmt = "yuv420p"
+    stream.gop_size = clip.gop
+    stream.codec_context.max_b_frames = clip.b_frames
+    stream.codec_context.thread_count = 1
+    if clip.tag:
+        stream.codec_context.codec_tag = clip.tag
+    if clip.codec in ("mpeg1video", "mpeg2video", "mpeg4"):
+        stream.codec_context.bit_rate = 1_000_000
+    options = dict(clip.options)
+    if clip.codec == "libx264":
+        options = {"preset": "veryfast", "crf": "18", **options}
+        options["x264-params"] = options.get("x264-params", "bframes=0") + f":keyint={clip.gop}:threads=1"
+    stream.options = options
+    if clip.vfr:
+        stream.codec_context.time_base = Fraction(1, 1000)
+    if clip.rotate:
+        stream.set_display_rotation(clip.rotate)
+    pts = 0
+    for i, image in enumerate(coded):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        if clip.vfr:  # 40, 20, 80 ms apart in turn
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            pts += (40, 20, 80)[i % 3]
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+
+
+def jpeg_folder(folder: Path, frames: int, first: int = 1, template: str = "{:05d}.jpg") -> Path:
+    """A frame folder of ``frames`` JPEGs named by ``template`` from ``first``."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(frames):
+        cv2.imwrite(str(folder / template.format(first + i)), pattern(i)[:, :, ::-1])
+    return folder
