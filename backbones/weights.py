@@ -1,4 +1,9 @@
-"""Strict loading of local ImageNet checkpoints into a Backbone."""
+"""Strict loading of local ImageNet checkpoints into a Backbone.
+
+Weight files are read with torch's weights-only unpickler (tensors and plain containers; nothing
+in the file is run); a file that is not a state dict of tensors is a :class:`WeightsFileError`
+naming it.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +18,33 @@ _WRAPPER_KEYS = ("state_dict", "model")
 _OPTIONAL_SUFFIX = ".num_batches_tracked"
 
 
+class WeightsFileError(ValueError):
+    """A ``--backbone-weights`` file that is not a readable state dict of tensors; names the file."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
 def read_state_dict(path: str | Path) -> dict[str, Tensor]:
     """Read a checkpoint file: a raw state dict or one wrapped under "state_dict"/"model",
     with any DataParallel "module." prefix removed."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {path}")
-    obj = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch.load raises many types for a file that is not a checkpoint
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        shown = next((line for line in lines if "weights only load failed" not in line.lower()), type(error).__name__)
+        raise WeightsFileError(path, f"not a readable weights file ({type(error).__name__}: {shown[:300]})") from None
     for key in _WRAPPER_KEYS:
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
             break
-    if not isinstance(obj, dict) or not all(isinstance(v, Tensor) for v in obj.values()):
-        raise ValueError(f"{path} does not hold a state dict of tensors")
+    if not isinstance(obj, dict) or not all(isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items()):
+        raise WeightsFileError(path, "does not hold a state dict of tensors (names mapped to tensors)")
     return {_strip_module_prefix(k): v for k, v in obj.items()}
 
 

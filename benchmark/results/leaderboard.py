@@ -4,9 +4,16 @@ Writers take a file lock next to the CSV, read it, replace any earlier row of th
 write the whole table to a temporary file in the same folder and ``os.replace`` it into place
 (:func:`datamodules.storage.upsert_csv`): a reader sees the old table or the new one, never a
 partial row, and a process killed mid-write leaves the old table intact.
+
+Reading checks the schema (:func:`read_leaderboard`): a file that is not such a table (not UTF-8, not
+CSV, no ``run_id`` / ``status`` column, text where a number belongs) is a :class:`LeaderboardError`
+naming the file and line, so that the report and the regression check never work from a misread
+table.
 """
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -28,11 +35,66 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+TEXT_COLUMNS: tuple[str, ...] = (
+    "run_id", "timestamp", "git_sha", "status", "dataset", "split", "system", "modality", "backbone", "head",
+    "error", "detail",
+)  # fmt: skip
+NUMBER_COLUMNS: tuple[str, ...] = tuple(c for c in LEADERBOARD_COLUMNS if c not in TEXT_COLUMNS)
+REQUIRED_COLUMNS: tuple[str, ...] = ("run_id", "status")
+_PANDAS_LINE = re.compile(r"\bline (\d+)|\brow (\d+)")
+
+
+class LeaderboardError(ValueError):
+    """A leaderboard file that is not a leaderboard table; the message names the file and the line."""
+
+    def __init__(self, path: str | Path, line_number: int, reason: str) -> None:
+        super().__init__(f"{path}:{line_number}: {reason}")
+        self.path = str(path)
+        self.line_number = line_number
+        self.reason = reason
+
+
 def read_leaderboard(path: str | Path) -> pd.DataFrame:
+    """The table at ``path`` (an empty one with the schema's columns when there is no file)."""
     path = Path(path)
     if not path.exists():
         return pd.DataFrame(columns=list(LEADERBOARD_COLUMNS))
-    return pd.read_csv(path, dtype={"run_id": str, "git_sha": str, "split": str})
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise LeaderboardError(path, data.count(b"\n", 0, error.start) + 1, "not UTF-8 text") from None
+    if not text.strip():
+        return pd.DataFrame(columns=list(LEADERBOARD_COLUMNS))
+    try:
+        table = pd.read_csv(io.StringIO(text), dtype={"run_id": str, "git_sha": str, "split": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
+        raise LeaderboardError(path, _pandas_line(error), f"not a CSV table ({_first_line(error)})") from None
+    missing = [column for column in REQUIRED_COLUMNS if column not in table.columns]
+    if missing:
+        raise LeaderboardError(path, 1, f"no {', '.join(missing)} column: not a leaderboard")
+    for column in NUMBER_COLUMNS:
+        if column in table.columns and not pd.api.types.is_numeric_dtype(table[column]):
+            numbers = pd.to_numeric(table[column], errors="coerce")
+            wrong = table[column].notna() & numbers.isna()
+            if wrong.any():
+                position = int(wrong.to_numpy().argmax())
+                shown = str(table[column].iloc[position])[:40]
+                raise LeaderboardError(path, position + 2, f"{column} must be a number, found {shown!r}")
+            table[column] = numbers
+    return table
+
+
+def _pandas_line(error: BaseException) -> int:
+    match = _PANDAS_LINE.search(str(error))
+    if match is None:
+        return 1
+    return int(match.group(1)) if match.group(1) else int(match.group(2)) + 2  # a data row after the header
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
 
 
 def finished_run_ids(path: str | Path) -> set[str]:

@@ -36,10 +36,9 @@ def count_pairs(folder: Path) -> int:
     if info is None:
         reason = "missing or unreadable: the flow extraction of this video did not finish"
         raise VideoReadError(folder / "flow.json", reason)
-    try:
-        num_pairs = int(info["num_pairs"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise VideoReadError(folder / "flow.json", f"no valid num_pairs ({error!r})") from error
+    num_pairs = info.get("num_pairs")
+    if isinstance(num_pairs, bool) or not isinstance(num_pairs, int):
+        raise VideoReadError(folder / "flow.json", f"no valid num_pairs (a whole number; got {str(num_pairs)[:40]!r})")
     if num_pairs < 1:
         raise VideoReadError(folder / "flow.json", f"num_pairs must be >= 1, got {num_pairs}")
     return num_pairs

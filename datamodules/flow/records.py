@@ -8,7 +8,7 @@ import torch
 
 from datamodules.dataset_spec import DatasetSplits
 from datamodules.datasets import get_dataset
-from datamodules.flow.layout import flow_folder, read_flow_info
+from datamodules.flow.layout import flow_bound, flow_folder
 from datamodules.flow.quantise import DEFAULT_BOUND
 from datamodules.flow.reader import read_flow_stack
 from datamodules.decoding.base import IndexSampler
@@ -47,8 +47,8 @@ def flow_splits(splits: DatasetSplits, flow_root: Path) -> tuple[DatasetSplits, 
 
     bound = DEFAULT_BOUND
     for record in [*splits.train, *splits.test]:
-        info = read_flow_info(flow_folder(flow_root, record.video_id))
-        if info is not None:
-            bound = float(info["bound"])
+        found = flow_bound(flow_folder(flow_root, record.video_id))
+        if found is not None:
+            bound = found
             break
     return replace(splits, train=to_flow(splits.train), val=to_flow(splits.val), test=to_flow(splits.test)), bound
