@@ -136,20 +136,49 @@ def _to_json(index_key_: str, root: Path, hashes: tuple[str, ...], entries: Mapp
 
 
 def _read_entries(file: Path, key: str) -> dict[str, Probe] | None:
-    """Entries of an index file of this key and format; None when absent, stale or unreadable."""
+    """Entries of an index file of this key and format; None when absent, stale or unreadable.
+
+    The file is a cache: one that does not hold what :func:`_to_json` writes (any entry of the wrong
+    shape) is treated as absent, so the videos are probed again rather than trusted."""
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT_VERSION or data.get("key") != key:
         return None
+    listed = data.get("entries", {})
+    if not isinstance(listed, dict):
+        return None
     entries = {}
-    for name, entry in data.get("entries", {}).items():
-        sig = entry.get("signature")
-        entries[name] = Probe(entry.get("num_frames"), entry.get("problem"), entry.get("detail", ""),
-                              tuple(sig) if sig is not None else None, entry.get("note", ""),
-                              bool(entry.get("deep", False)))  # fmt: skip
+    for name, entry in listed.items():
+        probe = _entry(entry)
+        if probe is None:
+            return None
+        entries[name] = probe
     return entries
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _entry(entry: object) -> Probe | None:
+    """The Probe an index entry describes, or None when it is not one :func:`_to_json` wrote."""
+    if not isinstance(entry, dict):
+        return None
+    frames, problem, detail = entry.get("num_frames"), entry.get("problem"), entry.get("detail", "")
+    sig, note, deep = entry.get("signature"), entry.get("note", ""), entry.get("deep", False)
+    if not (frames is None or _is_count(frames)) or not (problem is None or problem in PROBLEM_KINDS):
+        return None
+    if problem is None and not frames:  # a readable video has frames
+        return None
+    if not isinstance(detail, str) or not isinstance(note, str) or not isinstance(deep, bool):
+        return None
+    if sig is not None:
+        template_ok = isinstance(sig, list) and len(sig) == 4 and (sig[0] is None or isinstance(sig[0], str))
+        if not template_ok or not isinstance(sig[1], int) or not all(v is None or _is_count(v) for v in sig[2:]):
+            return None
+    return Probe(frames, problem, detail, tuple(sig) if sig is not None else None, note, deep)
 
 
 def _unique(records: Iterable[VideoRecord], root: Path) -> dict[str, VideoRecord]:
