@@ -41,11 +41,14 @@ STUDY_PROTOCOL = TrainingProtocol(segments=8, input_size=224, epochs=30, batch_s
 # UCF Sports): the study's optimiser and settings, over 20 epochs with steps at 10 and 15, since
 # a few thousand videos converge in fewer epochs.
 FINE_TUNING_PROTOCOL = TrainingProtocol(segments=8, input_size=224, epochs=20, batch_size=16, lr=1e-3, lr_steps=(10, 15))
-# Decoded frame sizes (height, width) for 256-short-side real runs. 4:3 sources are kept at 4:3
-# (256, 340); Jester (about 176x100) and Something-Something v2 (mostly 427x240) are decoded to
-# (256, 256), so that the 224 crops keep nearly the whole width, where the left/right motion is.
+# Decode sizes (height, width): the canvas every frame is brought to while decoding. A frame is scaled
+# keeping its aspect until it covers the canvas and is centred on it (datamodules.decoding.geometry):
+# the study's "shorter side to 256" for a source at least as wide as the canvas, never a stretch. Each
+# canvas has its dataset's usual aspect, so those sources lose at most a pixel: 4:3 (320x240 UCF-101,
+# HMDB-51, UCF11; wider sources such as UCF Sports' 720x480 lose width) and 16:9 (Jester's ~176x100,
+# Something-Something v2's 427x240).
 WIDE_DECODE_SIZE = (256, 340)
-SQUARE_DECODE_SIZE = (256, 256)
+WIDESCREEN_DECODE_SIZE = (256, 455)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class DatasetSpec:
     num_classes: int
     read: Callable[[Path, str], DatasetSplits]
     flip: bool = True  # whether a horizontal flip keeps the label (see flip_label_map for label-swapping flips)
-    decode_size: tuple[int, int] = WIDE_DECODE_SIZE  # (height, width) frames are resized to while decoding
+    decode_size: tuple[int, int] = WIDE_DECODE_SIZE  # (height, width) canvas frames are fitted to while decoding
     protocol: TrainingProtocol = FINE_TUNING_PROTOCOL
     multi_label: bool = False  # CCV: BCE-with-logits loss and mAP over classes
     metric: str = "top1"  # the headline metric of the dataset's literature: "top1" or "map"

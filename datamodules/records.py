@@ -40,3 +40,13 @@ class AnnotationError(ValueError):
         self.path = str(path)
         self.line_number = line_number
         self.reason = reason
+
+
+class AnnotationFileError(AnnotationError):
+    """An annotation file that is there but cannot be read (a folder, a link loop, no permission)."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        ValueError.__init__(self, f"{path}: {reason}")
+        self.path = str(path)
+        self.line_number = 0
+        self.reason = reason

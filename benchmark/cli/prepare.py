@@ -12,7 +12,7 @@ def command_prepare(args: argparse.Namespace) -> int:
     """Exit 0 when any video is usable (even with problems), 2 when none is or the annotations fail to load."""
     import pandas as pd
 
-    from benchmark.report.prepare import SPLIT_HEADER, prepare_dataset, split_rows
+    from benchmark.report.prepare import SPLIT_HEADER, decoding_summary, prepare_dataset, split_rows
     from datamodules.records import AnnotationError
 
     try:
@@ -24,6 +24,7 @@ def command_prepare(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             report_path=args.report,
             cache_dir=args.cache_dir,
+            deep=args.deep,
         )
     except (AnnotationError, FileNotFoundError, NotADirectoryError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -32,6 +33,7 @@ def command_prepare(args: argparse.Namespace) -> int:
     print(f"{report.dataset} (split {report.split}) at {report.root}: {report.videos} distinct videos, "
           f"{report.usable} usable, {len(report.errors)} problems, {len(report.warnings)} warnings")  # fmt: skip
     print(pd.DataFrame(split_rows(report), columns=SPLIT_HEADER).to_string(index=False))
+    print(f"decoded in order with PyAV: {decoding_summary(report)}")
     if report.problems:
         print()
         for problem in report.problems[:MAX_LISTED]:
@@ -55,13 +57,20 @@ def add_prepare_parser(subparsers: argparse._SubParsersAction) -> None:
         "prepare",
         help="check a dataset: probe every video once, cache the frame counts, report problems",
         description="Loads the annotation files of DATASET, probes every video (missing, zero-byte, truncated or "
-        "unreadable files; videos shorter than the segment count), writes the frame-count index used by later "
-        "runs and a Markdown report. Exits 2 when no video is usable.",
+        "unreadable files, gaps in frame folders, codecs decoded in order because decord's seek is not frame-exact "
+        "on them; videos shorter than the segment count), writes the frame-count index used by later runs and a "
+        "Markdown report. --deep decodes every frame (damaged frames, frame-count mismatches, corrupt JPEGs). "
+        "Exits 2 when no video is usable.",
     )
     parser.add_argument("dataset", choices=sorted(DATASETS))
     parser.add_argument("--root", required=True, help="the dataset's folder")
     parser.add_argument("--split", default="default", help="dataset split (e.g. 1, 2, 3 for UCF-101)")
-    parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="probing threads")
+    parser.add_argument(
+        "--workers", type=int, default=min(8, os.cpu_count() or 1), help="probing threads (processes with --deep)"
+    )
+    parser.add_argument(
+        "--deep", action="store_true", help="decode every frame of every video and JPEG (slow; cached in the index)"
+    )
     parser.add_argument(
         "--report", default=None, metavar="FILE.md", help="report file (default: <root>/stbench_prepare_report.md)"
     )

@@ -2,12 +2,15 @@
 
 Loads the dataset's splits through its adapter, probes each distinct video (shared by several splits
 or not) through :mod:`datamodules.decoding.index` (which also writes the frame-count index that later
-runs load), and writes a Markdown report: counts per split, frame-count spread, and every problem
-with the annotation line that names the video. Videos shorter than the protocol's segment count are
-warnings: they are usable (frames repeat) but worth knowing about.
+runs load), and writes a Markdown report: counts per split, frame-count spread, how many videos are
+decoded in order because decord's seek is not frame-exact on them, and every problem with the
+annotation line that names the video. Videos shorter than the protocol's segment count are warnings:
+they are usable (frames repeat) but worth knowing about. ``deep`` decodes every frame of every video
+(damaged frames, frame-count mismatches, corrupt JPEGs; see :mod:`datamodules.decoding.deep_probe`).
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from statistics import median
@@ -15,7 +18,7 @@ from typing import Sequence
 
 from benchmark.report.format import markdown_table, slug
 from datamodules.records import VideoRecord
-from datamodules.decoding.index import VideoIndex, annotation_files, build_index, entry_key
+from datamodules.decoding.index import SEQUENTIAL_NOTE, VideoIndex, annotation_files, build_index, entry_key
 
 REPORT_NAME = "stbench_prepare_report.md"
 SHORT = "shorter than the segment count"
@@ -61,6 +64,8 @@ class PrepareReport:
     index_file: Path
     report_file: Path
     report_note: str  # non-empty when the report could not go where it was meant to
+    deep: bool = False  # every frame of every video was decoded
+    decoding: tuple[tuple[str, int], ...] = ()  # (why decoded in order, videos), most frequent first
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -115,6 +120,16 @@ def _summary(name: str, records: Sequence[VideoRecord], index: VideoIndex, segme
     )
 
 
+def decoding_counts(index: VideoIndex) -> tuple[tuple[str, int], ...]:
+    """How many readable videos are decoded in order, by reason (the file-specific detail left out)."""
+    reasons = Counter(
+        entry.note.split(";")[0].split(" (")[0].removeprefix(SEQUENTIAL_NOTE + ": ")
+        for entry in index.entries.values()
+        if entry.ok and entry.note.startswith(SEQUENTIAL_NOTE)
+    )
+    return tuple(reasons.most_common())
+
+
 def prepare_dataset(
     dataset: str,
     root: str | Path,
@@ -123,8 +138,10 @@ def prepare_dataset(
     progress: bool = True,
     report_path: str | Path | None = None,
     cache_dir: str | Path | None = None,
+    deep: bool = False,
 ) -> PrepareReport:
-    """Probe every video of ``dataset`` at ``root``, write the index and the Markdown report.
+    """Probe every video of ``dataset`` at ``root`` (``deep``: decode every frame), write the index and
+    the Markdown report.
 
     The report goes to ``report_path``, by default ``<root>/stbench_prepare_report.md``; when the
     default place is not writable (a read-only dataset mount) it goes next to the index file and
@@ -137,7 +154,9 @@ def prepare_dataset(
     splits = spec.load(root, split, progress)
     named = {"train": splits.train, "val": splits.val, "test": splits.test}
     every = [record for records in named.values() for record in records]
-    index = build_index(every, root, annotation_files(every), workers=workers, progress=progress, cache_dir=cache_dir)
+    index = build_index(
+        every, root, annotation_files(every), workers=workers, progress=progress, cache_dir=cache_dir, deep=deep
+    )
 
     segments = spec.protocol.segments
     summaries = tuple(_summary(name, records, index, segments) for name, records in named.items())
@@ -155,6 +174,8 @@ def prepare_dataset(
         index_file=index.file,
         report_file=Path(report_path) if report_path is not None else root / REPORT_NAME,
         report_note="",
+        deep=deep,
+        decoding=decoding_counts(index),
     )
     fallback = index.file.parent / f"{slug(dataset)}-{slug(split)}-{index.key[:12]}-prepare-report.md"
     written, note = write_report(report, report.report_file, fallback if report_path is None else None)
@@ -195,6 +216,14 @@ def split_rows(report: PrepareReport) -> list[list[str]]:
 SPLIT_HEADER = ["split", "records", "usable", "problems", "warnings", "frames min", "frames median", "frames max"]
 
 
+def decoding_summary(report: PrepareReport) -> str:
+    """E.g. "22 videos (MPEG-1 in mpeg-ps: decord's seek is not frame-exact: 22)", or "none"."""
+    if not report.decoding:
+        return "none (decord's seek is exact on every video)"
+    total = sum(count for _, count in report.decoding)
+    return f"{total} videos (" + "; ".join(f"{reason}: {count}" for reason, count in report.decoding) + ")"
+
+
 def format_report(report: PrepareReport) -> str:
     """The Markdown report."""
     lines = [
@@ -207,6 +236,9 @@ def format_report(report: PrepareReport) -> str:
         (f"- problems: {len(report.errors)} unusable videos, {len(report.warnings)} warnings "
          f"(videos shorter than the {report.segments} segments of the training protocol)"),
     ]
+    checked = "every frame decoded" if report.deep else "the last frame decoded (`--deep` decodes every frame)"
+    lines.append(f"- checked: {checked}")
+    lines.append(f"- decoded in order with PyAV: {decoding_summary(report)}")
     if report.report_note:
         lines.append(f"- note: {report.report_note}")
     lines += ["", "## Splits", "", "Counts are per annotation line; frame counts are over usable videos.", ""]

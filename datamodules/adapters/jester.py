@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from datamodules.annotations.lines import check_disjoint, check_split, find_annotations
-from datamodules.dataset_spec import SQUARE_DECODE_SIZE, STUDY_PROTOCOL, DatasetSpec, DatasetSplits
+from datamodules.dataset_spec import WIDESCREEN_DECODE_SIZE, STUDY_PROTOCOL, DatasetSpec, DatasetSplits
 from datamodules.annotations.jester_format import read_label_names, read_labelled_split
 from datamodules.records import VideoRecord
 
@@ -52,5 +52,5 @@ def load(
 
 # Left/right gestures are classes of their own, so no flip.
 SPEC = DatasetSpec(
-    name="jester", num_classes=27, read=load, flip=False, decode_size=SQUARE_DECODE_SIZE, protocol=STUDY_PROTOCOL
+    name="jester", num_classes=27, read=load, flip=False, decode_size=WIDESCREEN_DECODE_SIZE, protocol=STUDY_PROTOCOL
 )

@@ -31,7 +31,7 @@ from datamodules.annotations.lines import (
     source,
     whole_number,
 )
-from datamodules.dataset_spec import SQUARE_DECODE_SIZE, STUDY_PROTOCOL, DatasetSpec, DatasetSplits
+from datamodules.dataset_spec import WIDESCREEN_DECODE_SIZE, STUDY_PROTOCOL, DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
 
 SPLITS: tuple[str, ...] = ("default",)
@@ -161,7 +161,7 @@ SPEC = DatasetSpec(
     name="ssv2",
     num_classes=174,
     read=load,
-    decode_size=SQUARE_DECODE_SIZE,
+    decode_size=WIDESCREEN_DECODE_SIZE,
     protocol=STUDY_PROTOCOL,
     flip_labels=flip_label_map,
 )

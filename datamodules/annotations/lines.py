@@ -15,17 +15,28 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from datamodules.id_paths import UnsafeIdError, id_problem, join_inside
-from datamodules.records import AnnotationError, VideoRecord
+from datamodules.paths import NOT_FOUND, os_error_reason, path_problem
+from datamodules.records import AnnotationError, AnnotationFileError, VideoRecord
 
 ANNOTATIONS_SUBFOLDER = "annotations"
 _DIGITS = re.compile(r"[0-9]{1,18}")  # at most 18 digits: every such number is an exact int64
 
 
 def read_text(path: Path) -> str:
-    """The text of an annotation file; bytes that are not UTF-8 are an :class:`AnnotationError` at their line."""
-    if not path.is_file():
+    """The text of an annotation file; bytes that are not UTF-8 are an :class:`AnnotationError` at their line.
+
+    A missing file is a FileNotFoundError; one that is there but cannot be read (a folder, a symbolic
+    link loop, no permission) an :class:`AnnotationFileError` saying which.
+    """
+    problem = path_problem(path, "file")
+    if problem == NOT_FOUND:
         raise FileNotFoundError(f"annotation file not found: {path}")
-    data = path.read_bytes()
+    if problem is not None:
+        raise AnnotationFileError(path, f"cannot read the annotation file: {problem}")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise AnnotationFileError(path, f"cannot read the annotation file: {os_error_reason(error)}") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -35,6 +35,7 @@ from datamodules.decoding.probing import (  # noqa: F401  (the probe kinds are p
     MISSING,
     NO_FRAMES,
     PROBLEM_KINDS,
+    SEQUENTIAL_NOTE,
     ZERO_BYTE,
     Probe,
     probe,

@@ -1,11 +1,11 @@
 """What a video file holds (container, codec, size, rotation, B-frames) and whether decord's seek is exact on it.
 
 decord seeks to the key frame before a requested frame and counts frames from there by timestamp. That
-is exact where timestamps are reliable and decode order is known: H.264 / HEVC / VP8 / VP9 in MP4,
-Matroska or WebM, and MPEG-4 Part 2 without B-frames (Xvid AVI). Elsewhere it returns the wrong frames
-without an error — MPEG-1/2 in program streams (UCF11's ``.mpg``), MPEG-1 in AVI, any codec with
-B-frames in AVI (DivX/Xvid in HMDB-51 and UCF Sports), MPEG-2 or MPEG-4 Part 2 with B-frames in MP4 —
-and it cannot open a WebM without cues, and ignores a display rotation. Those files are decoded in
+is exact on H.264 (B-frames and variable frame rate included) and VP8 / VP9 in MP4, Matroska or WebM,
+and on MPEG-4 Part 2 without B-frames (Xvid AVI). Elsewhere it returns the wrong frames without an
+error — MPEG-1/2 in program streams (UCF11's ``.mpg``), MPEG-1 in AVI, any codec with B-frames in AVI
+(DivX/Xvid in HMDB-51 and UCF Sports), MPEG-2, MPEG-4 Part 2 or HEVC with B-frames in MP4 or
+Matroska — it cannot open a WebM without cues nor AV1, and it ignores a display rotation. Those files are decoded in
 order with PyAV instead (:mod:`datamodules.decoding.sequential`). Every combination outside
 :data:`EXACT_SEEK` takes that path, so an untested codec is slow rather than wrong.
 
@@ -23,8 +23,7 @@ from datamodules.decoding.mp4_boxes import is_mp4, video_track
 
 # (container, codec) pairs on which decord's get_batch returned the frames asked for, in every request order.
 EXACT_SEEK: frozenset[tuple[str, str]] = frozenset({
-    ("mp4", "h264"), ("mp4", "hevc"), ("matroska", "h264"), ("matroska", "hevc"),
-    ("matroska", "vp8"), ("matroska", "vp9"),
+    ("mp4", "h264"), ("matroska", "h264"), ("matroska", "vp8"), ("matroska", "vp9"), ("mp4", "vp9"),
 })  # fmt: skip
 # Codecs whose frames decord finds exactly in these containers as long as there are no B-frames.
 EXACT_WITHOUT_B_FRAMES: frozenset[tuple[str, str]] = frozenset({("avi", "mpeg4"), ("mp4", "mpeg4")})

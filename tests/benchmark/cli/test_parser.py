@@ -29,7 +29,7 @@ OPTIONS = {
     "complexity": ["--dataset", "--segments", "--backbone", "--head", "--input-size", "--out"],
     "report": ["--leaderboard", "--sweep", "--name", "--out-dir", "--dataset"],
     "flow": ["dataset", "--root", "--flow-root", "--split", "--method", "--bound", "--size", "--workers", "--no-progress"],
-    "prepare": ["dataset", "--root", "--split", "--workers", "--report", "--cache-dir", "--no-progress"],
+    "prepare": ["dataset", "--root", "--split", "--workers", "--deep", "--report", "--cache-dir", "--no-progress"],
     "two-stream": ["file", *HOW],
     "hybrid": ["file", *HOW],
     "multitask": ["--task", "--head", *WHAT, *HOW],

@@ -64,28 +64,49 @@ class Clip:
     vfr: bool = False
     rotate: int = 0  # display rotation (degrees anticlockwise, as FFmpeg's display matrix)
     no_cues: bool = False
+    decord: bool = False  # read with decord (its seek is exact here); else decoded in order with PyAV
 
     @property
     def file_name(self) -> str:
         return self.name + self.suffix
 
 
+ALT_REF = {"auto-alt-ref": "1", "lag-in-frames": "16"}
 CLIPS: tuple[Clip, ...] = (
+    # UCF11's .mpg: MPEG-1 / MPEG-2 program streams, GOP 12 without and GOP 15 with B-frames
     Clip("mpeg1_ps_gop12", ".mpg", "mpeg", "mpeg1video", 60),
     Clip("mpeg1_ps_gop15_b2", ".mpg", "mpeg", "mpeg1video", 75, gop=15, b_frames=2),
     Clip("mpeg2_ps_gop12", ".mpg", "vob", "mpeg2video", 60),
     Clip("mpeg2_ps_gop15_b2", ".mpg", "vob", "mpeg2video", 75, gop=15, b_frames=2),
-    Clip("mpeg1_avi", ".avi", "avi", "mpeg1video", 48, gop=12, b_frames=2),
-    Clip("xvid_avi", ".avi", "avi", "mpeg4", 60, tag="XVID"),
+    Clip("mpeg1_avi", ".avi", "avi", "mpeg1video", 48, b_frames=2),
+    # UCF-101 / HMDB-51 / UCF Sports: MPEG-4 Part 2 (Xvid, DivX) in AVI
+    Clip("xvid_avi", ".avi", "avi", "mpeg4", 60, tag="XVID", decord=True),
     Clip("xvid_avi_b2", ".avi", "avi", "mpeg4", 90, b_frames=2, tag="XVID"),
-    Clip("h264_b3", ".mp4", "mp4", "libx264", 60, options={"x264-params": "bframes=3:b-pyramid=normal"}),
-    Clip("h264_vfr", ".mp4", "mp4", "libx264", 50, vfr=True, options={"x264-params": "bframes=2"}),
-    Clip("h264_rotated", ".mp4", "mp4", "libx264", 40, rotate=90),
-    Clip("vp8_cues", ".webm", "webm", "libvpx", 60, options={"auto-alt-ref": "1", "lag-in-frames": "16"}),
-    Clip("vp9_cues", ".webm", "webm", "libvpx-vp9", 60, options={"auto-alt-ref": "1", "lag-in-frames": "16"}),
-    Clip("vp9_no_cues", ".webm", "webm", "libvpx-vp9", 60, options={"lag-in-frames": "16"}, no_cues=True),
-    Clip("vp8_no_cues", ".webm", "webm", "libvpx", 45, no_cues=True),
+    Clip("divx_avi_b1", ".avi", "avi", "mpeg4", 70, b_frames=1, tag="DX50"),
+    Clip("mpeg4_mp4_b2", ".mp4", "mp4", "mpeg4", 60, b_frames=2),
+    # Kinetics / CCV: H.264 mp4 (B-frames, variable frame rate, a phone's rotation), HEVC, AV1
+    Clip("h264_b3", ".mp4", "mp4", "libx264", 60, options={"x264-params": "bframes=3:b-pyramid=normal"}, decord=True),
+    Clip("h264_vfr", ".mp4", "mp4", "libx264", 50, vfr=True, options={"x264-params": "bframes=2"}, decord=True),
+    Clip("h264_rotated", ".mp4", "mp4", "libx264", 40, rotate=90, options={"x264-params": "bframes=2"}),
+    Clip("hevc_mp4_b3", ".mp4", "mp4", "libx265", 60, options={"x265-params": "bframes=3:log-level=error"}),
+    Clip("av1_mp4", ".mp4", "mp4", "libsvtav1", 40, options={"svtav1-params": "log-level=0"}),
+    # Something-Something v2: VP8 / VP9 WebM with alt-ref frames, with and without cues
+    Clip("vp8_cues", ".webm", "webm", "libvpx", 60, options=ALT_REF, decord=True),
+    Clip("vp9_cues", ".webm", "webm", "libvpx-vp9", 60, options=ALT_REF, decord=True),
+    Clip("vp9_no_cues", ".webm", "webm", "libvpx-vp9", 60, options=ALT_REF, no_cues=True),
+    Clip("vp8_no_cues", ".webm", "webm", "libvpx", 45, options=ALT_REF, no_cues=True),
+    Clip("vp9_mp4", ".mp4", "mp4", "libvpx-vp9", 60, options=ALT_REF, decord=True),
 )
+
+
+def can_encode(clip: Clip) -> str:
+    """Why this machine's PyAV cannot write ``clip`` ("" when it can)."""
+    try:
+        av.codec.Codec(clip.codec, "w")
+        av.format.ContainerFormat(clip.container, "w")
+    except Exception as error:  # PyAV raises UnknownCodecError / ValueError by version
+        return f"PyAV here has no {clip.codec} encoder or {clip.container} muxer ({error})"
+    return ""
 
 
 def display_frames(clip: Clip) -> np.ndarray:

@@ -94,3 +94,20 @@ def test_sizes_decord_cannot_resize_to_fall_back_to_decode_then_resize(tmp_path,
     clip, count = read_clip(path, lambda n: [1, 4], size)
     assert count == 6 and tuple(clip.shape) == (2, *size, 3)
     assert (clip[:, size[0] // 2, size[1] // 2, 0].float() / 40).round().tolist() == [1, 4]
+
+
+@pytest.mark.parametrize("side", [64, 80, 96])
+def test_square_synthetic_clips_decode_as_decord_resizes_them(tmp_path, side):
+    """The built-in dataset's clips are square, like its decode size: fitting keeps its frames unchanged."""
+    import decord
+
+    from datamodules.adapters.synthetic import SPEC
+    from datamodules.synthetic.generate import clip_rng, encode_mp4, render_clip
+
+    path = tmp_path / f"{side}.mp4"
+    encode_mp4(render_clip("Rotating Clockwise", clip_rng(0, side), 20, side), path, fps=12)
+    indices = segment_indices(20, 8, "test")
+    frames, _ = read_clip(path, lambda n: indices, SPEC.decode_size)
+    height, width = SPEC.decode_size
+    direct = decord.VideoReader(str(path), width=width, height=height, num_threads=1).get_batch(indices).asnumpy()
+    np.testing.assert_array_equal(frames.numpy(), direct)
