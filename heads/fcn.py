@@ -1,7 +1,10 @@
 """Fully-convolutional heads: 2D over the (T × D) feature matrix, 3D over the (T, h, w) feature maps.
 
-The convolutions that feed a BatchNorm have no bias: in training the BatchNorm subtracts the batch
-mean, which cancels any bias before it, so such a bias would never receive a gradient.
+Every convolution keeps its bias, as in the study's reference implementation, so that the heads'
+parameter counts equal the study's (docs/protocols.md, section A). The bias of a convolution that
+feeds a BatchNorm is redundant: the BatchNorm subtracts the batch mean in training (and the
+running mean, which absorbs the bias, at evaluation), so the bias gets a zero gradient by
+construction and never changes the head's output.
 """
 from __future__ import annotations
 
@@ -21,11 +24,11 @@ def conv_bn_relu_stack(
     channels: tuple[int, ...],
     stride: tuple[int, ...],
 ) -> nn.Sequential:
-    """Conv (3 per axis, padding 1, ``stride``, no bias) → BatchNorm → ReLU for each width in ``channels``."""
+    """Conv (3 per axis, padding 1, ``stride``, with bias) → BatchNorm → ReLU for each width in ``channels``."""
     layers: list[nn.Module] = []
     previous = in_channels
     for width in channels:
-        layers += [conv(previous, width, kernel_size=3, stride=stride, padding=1, bias=False), norm(width), nn.ReLU()]
+        layers += [conv(previous, width, kernel_size=3, stride=stride, padding=1), norm(width), nn.ReLU()]
         previous = width
     return nn.Sequential(*layers)
 

@@ -69,7 +69,7 @@ def fcn2d_macs() -> int:
     total, channels, width = 0, 1, D
     for out in (64, 64, 128, 128, 256):
         width = strided(width)
-        total += (channels * 9 * out + 2 * out) * T * width  # conv (no bias) + BatchNorm
+        total += (channels * 9 * out + out + 2 * out) * T * width  # conv, its bias, BatchNorm
         channels = out
     positions = T * width
     return total + (256 * K + K) * positions + K * positions  # 1×1 classifier, then the mean
@@ -79,7 +79,7 @@ def fcn3d_macs() -> int:
     total, channels, time = 0, D, T
     for out in (64, 128, 256):
         time = strided(time)
-        total += (channels * 27 * out + 2 * out) * time * HW
+        total += (channels * 27 * out + out + 2 * out) * time * HW  # conv, its bias, BatchNorm
         channels = out
     positions = time * HW
     return total + (256 * K + K) * positions + K * positions
@@ -109,7 +109,7 @@ HEAD_MACS = {
 def conv_bn_params(n_in: int, widths: tuple[int, ...], kernel_volume: int) -> int:
     total = 0
     for width in widths:
-        total += n_in * width * kernel_volume + 2 * width
+        total += n_in * width * kernel_volume + width + 2 * width  # conv weight and bias, BatchNorm
         n_in = width
     return total
 
