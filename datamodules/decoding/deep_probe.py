@@ -11,13 +11,17 @@ captured, and a video is a problem when:
   (:data:`COUNT_MISMATCH`; files decoded in order already sample from the count that decodes, so
   for them the difference is only noted).
 
-In a frame folder every JPEG is decoded strictly with Pillow, which refuses truncated or corrupt data
-that OpenCV would decode into a partly grey image (:data:`CORRUPT_JPEG`); gaps are found as by the
-default probe. Runs one video at a time per process: FFmpeg's log is captured per process.
+In a frame folder every JPEG is decoded strictly with Pillow, which refuses truncated or broken data,
+and by OpenCV's libjpeg with its warnings captured ("Corrupt JPEG data: ... extraneous bytes"): damage
+that leaves a decodable bitstream, which the reader would turn into a garbled picture without an error
+(:data:`CORRUPT_JPEG`); gaps are found as by the default probe. Runs one video at a time per process:
+FFmpeg's log and libjpeg's messages (on the process's stderr) are captured per process.
 """
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -108,15 +112,40 @@ def deep_probe_video(path: Path) -> Probe:
 
 
 def strict_jpeg_error(path: Path) -> str:
-    """Why Pillow refuses to decode ``path`` completely ("" when it decodes)."""
+    """Why ``path`` is not a whole, clean JPEG ("" when it is): Pillow's error, else libjpeg's warning."""
     from PIL import Image
 
+    data = path.read_bytes()
     try:
-        with Image.open(io.BytesIO(path.read_bytes())) as image:
+        with Image.open(io.BytesIO(data)) as image:
             image.load()
     except OSError as error:  # Pillow's UnidentifiedImageError and truncation errors are OSErrors
         return short_error(error)
-    return ""
+    return libjpeg_warning(data)
+
+
+def libjpeg_warning(data: bytes) -> str:
+    """The first message libjpeg prints while OpenCV decodes ``data`` ("" for none).
+
+    libjpeg reports recoverable damage only as a line on stderr, so fd 2 is pointed at a temporary
+    file for the call (the deep probe runs one file at a time per process).
+    """
+    import cv2
+    import numpy as np
+
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        sink.seek(0)
+        message = sink.read().decode("utf-8", "replace").strip().splitlines()
+    if image is None:
+        return message[0] if message else "OpenCV cannot decode it"
+    return message[0] if message else ""
 
 
 def deep_probe_folder(path: Path, template: str, first_frame: int) -> Probe:
