@@ -60,7 +60,7 @@ def _regress(tiny, tmp_path, *extra):
 @pytest.mark.slow
 def test_regress_fails_when_a_head_is_degraded(tiny_synthetic, tmp_path, monkeypatch, capsys):
     (tmp_path / "check.yaml").write_text(
-        "grid:\n  head: [tsn, lstm]\n  segments: [2]\nsettings:\n  epochs: 3\n  batch_size: 4\n  lr_steps: []\n"
+        "grid:\n  head: [tsn, lstm]\n  segments: [2]\nsettings:\n  epochs: 6\n  batch_size: 4\n  lr_steps: []\n"
     )
     assert _regress(tiny_synthetic, tmp_path, "--update") == 0
     baseline = pd.read_csv(tmp_path / "ci.csv", dtype={"run_id": str})
