@@ -26,7 +26,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
-from datamodules.clip_dataset import epoch_keyed_loader
+from datamodules.clip_dataset import epoch_keyed_loader, next_fit_epoch
 from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import DatasetSplits
 
@@ -163,8 +163,9 @@ class CachedFeatureDataModule(pl.LightningDataModule):
         world, rank = self._world()
         training = split == "train"
         dataset = FeatureDataset(self.cache.features[split], self.cache.labels[split], self.cache.failed[split])
+        epoch = next_fit_epoch(getattr(self, "trainer", None)) if training else 0
         return epoch_keyed_loader(
-            dataset, self.batch_size, training, self.seed, (world, rank), self.num_workers, collate_features
+            dataset, self.batch_size, training, self.seed, (world, rank), self.num_workers, collate_features, epoch
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -180,6 +180,12 @@ class EpochKeyedSampler(Sampler[tuple[int, int]]):
         return len(range(self.rank, self.size, self.num_replicas))
 
 
+def next_fit_epoch(trainer: Any) -> int:
+    """The epoch a fit trains next: 0 when it starts, the restored epoch count when it resumes."""
+    loop = getattr(trainer, "fit_loop", None)
+    return int(loop.epoch_progress.current.processed) if loop is not None else 0
+
+
 def epoch_keyed_loader(
     dataset: Dataset,
     batch_size: int,
@@ -188,12 +194,19 @@ def epoch_keyed_loader(
     world: tuple[int, int],
     num_workers: int,
     collate_fn: Callable[[list[Any]], Any],
+    epoch: int = 0,
 ) -> DataLoader:
     """The loader every datamodule uses: an :class:`EpochKeyedSampler` share of ``dataset`` for
     process ``rank`` of ``world = (size, rank)`` (training: shuffled and padded; evaluation: every
-    item once), persistent workers, the last short training batch dropped when there are others."""
+    item once), persistent workers, the last short training batch dropped when there are others.
+
+    ``epoch`` is the sampler's epoch until Lightning sets it: a resumed fit builds the iterator of
+    its first epoch before setting the epoch, and loader workers draw their first keys as the
+    iterator is built (Lightning issue #21938), so the training loader starts at
+    :func:`next_fit_epoch`."""
     size, rank = world
     sampler = EpochKeyedSampler(len(dataset), shuffle=training, seed=seed, num_replicas=size, rank=rank, pad=training)
+    sampler.set_epoch(epoch)
     return DataLoader(
         dataset,
         batch_size=batch_size,

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from backbones.base import InputNorm
 from datamodules.clip_transform import ClipTransform
-from datamodules.clip_dataset import ClipDataset, collate_clips, epoch_keyed_loader
+from datamodules.clip_dataset import ClipDataset, collate_clips, epoch_keyed_loader, next_fit_epoch
 from datamodules.datasets import DatasetSplits, get_dataset
 from datamodules.flow.extract import DEFAULT_BOUND
 from datamodules.modality import Modality
@@ -136,8 +136,9 @@ class VideoDataModule(pl.LightningDataModule):
         the records over the processes without padding."""
         dataset = self.clip_dataset(records, mode)
         training = mode == "train"
+        epoch = next_fit_epoch(getattr(self, "trainer", None)) if training else 0
         return epoch_keyed_loader(
-            dataset, self.batch_size, training, self.seed, self._world(), self.num_workers, self.collate
+            dataset, self.batch_size, training, self.seed, self._world(), self.num_workers, self.collate, epoch
         )
 
     def train_dataloader(self) -> DataLoader:

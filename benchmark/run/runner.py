@@ -26,6 +26,7 @@ from benchmark.run.config import RunConfig
 from benchmark.run.kinds import run_kind
 from benchmark.run.module import VideoClassifier
 from benchmark.run.options import RunOptions
+from benchmark.run.rng_state import RandomStateCheckpoint
 from benchmark.run.rows import elapsed, failed_row, finished_row, video_counts
 from benchmark.run.throughput import TestThroughput, TrainThroughput
 from benchmark.run.trainer import build_trainer
@@ -107,7 +108,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
     throughput = TrainThroughput()
     test_throughput = TestThroughput()
     checkpoint = ModelCheckpoint(dirpath=options.checkpoint_dir(config.run_id), save_last=True)
-    callbacks: list[pl.Callback] = [throughput, test_throughput, checkpoint]
+    callbacks: list[pl.Callback] = [throughput, test_throughput, checkpoint, RandomStateCheckpoint()]
     if options.progress:
         # redraw every step on a terminal; in a log file every 25 steps is enough
         callbacks.append(TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 25))
