@@ -2,7 +2,12 @@
 
 One convention for every shared file or folder ``<dir>/<name>``:
 
-* its lock is the file ``<dir>/<name>.lock`` (:func:`file_lock`);
+* its lock is the lease file ``<dir>/<name>.lease`` (:func:`file_lock`), present while held:
+  created with ``O_CREAT | O_EXCL``, which one process wins on a local disk as on NFS v3/v4,
+  Lustre or GPFS (``flock``/``fcntl`` locks are node-local or missing on some of those), naming
+  its holder (host, pid, process start), refreshed by the holder's heartbeat, and taken over
+  when its holder's process is gone (same host) or it went unrefreshed for
+  :data:`LOCK_LEASE_S` seconds (another host);
 * it is written into a temporary sibling ``<dir>/.<name>.<random>.tmp`` (a file, or a folder
   being built) that is renamed onto ``<dir>/<name>`` once whole, so a reader sees the old
   content or the new one, never a part, and a process killed while writing leaves the old
@@ -26,9 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
-    from filelock import FileLock
+    from filelock import SoftFileLease
 
 TEMPORARY_SUFFIX = ".tmp"
+LOCK_SUFFIX = ".lease"
+LOCK_LEASE_S = 60.0  # a lock whose holder on another host stopped refreshing it is free after this long
 
 
 def canonical_json(data: Any) -> str:
@@ -52,11 +59,12 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def file_lock(path: str | Path, timeout: float = -1) -> "FileLock":
-    """The inter-process lock of ``path``: the file ``<path>.lock`` (``timeout`` seconds, -1: wait forever)."""
-    from filelock import FileLock
+def file_lock(path: str | Path, timeout: float = -1) -> "SoftFileLease":
+    """The inter-process lock of ``path``: the lease file ``<path>.lease`` (``timeout`` seconds, -1: wait
+    forever); see the module docstring for why a lease file rather than ``flock``."""
+    from filelock import SoftFileLease
 
-    return FileLock(f"{path}.lock", timeout=timeout)
+    return SoftFileLease(f"{path}{LOCK_SUFFIX}", lease_duration=LOCK_LEASE_S, timeout=timeout)
 
 
 def temporary_sibling(path: Path) -> Path:
@@ -160,11 +168,13 @@ def upsert_csv(
     read: Callable[[Path], "pd.DataFrame"] | None = None,
     arrange: Callable[["pd.DataFrame"], "pd.DataFrame"] | None = None,
     timeout: float = 120,
+    screen: Callable[["pd.DataFrame", "pd.DataFrame"], "pd.DataFrame"] | None = None,
 ) -> "pd.DataFrame":
     """Write ``rows`` into the CSV at ``path``, replacing earlier rows that agree on every ``keys`` column.
 
     Under the lock of ``path``: the table is read (``read``, by default ``pandas.read_csv``),
-    its rows with the new rows' keys dropped, the new rows appended, ``arrange`` applied (e.g. a
+    ``screen(table, new rows)`` keeps the new rows that may be written (all by default), the
+    table's rows with their keys are dropped, they are appended, ``arrange`` applied (e.g. a
     column order), and the whole table written with :func:`write_atomically`. Keys are compared
     as text: a reread CSV has lost the Python types of the rows. Returns the table written.
     """
@@ -184,6 +194,8 @@ def upsert_csv(
             table = pd.read_csv(path)
         else:
             table = pd.DataFrame(columns=new.columns)
+        if screen is not None and len(table):
+            new = screen(table, new)
         if len(table):
             old_keys = table.reindex(columns=list(keys)).astype(str).agg("|".join, axis=1)
             new_keys = set(new[list(keys)].astype(str).agg("|".join, axis=1))

@@ -110,6 +110,15 @@ def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reindex(columns=list(LEADERBOARD_COLUMNS) + extra)
 
 
+def finished_over_failed(table: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """The new rows without the ``failed`` ones of runs that have a ``finished`` row in ``table``."""
+    finished = set(table.loc[table["status"] == "finished", "run_id"].astype(str))
+    if "status" not in new.columns:
+        return new
+    return new[~((new["status"] == "failed") & new["run_id"].astype(str).isin(finished))]
+
+
 def upsert_rows(path: str | Path, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """Add rows to the leaderboard, replacing earlier rows with the same run_id."""
-    return upsert_csv(path, rows, ("run_id",), read=read_leaderboard, arrange=_ordered)
+    """Add rows to the leaderboard, replacing earlier rows with the same run_id; a ``failed`` row never
+    replaces a ``finished`` one (a failed re-run leaves the finished result in place)."""
+    return upsert_csv(path, rows, ("run_id",), read=read_leaderboard, arrange=_ordered, screen=finished_over_failed)

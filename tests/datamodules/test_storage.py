@@ -59,7 +59,8 @@ def test_the_lock_holder_removes_what_killed_writers_left(tmp_path):
     other.write_text("not ours")
     with locked(path) as held:
         assert held == path and temporary_siblings(path) == []
-    assert other.exists() and (tmp_path / "index.json.lock").exists()
+        assert (tmp_path / "index.json.lease").exists()  # the lease file is there while the lock is held
+    assert other.exists() and not (tmp_path / "index.json.lease").exists()
 
 
 def test_replacing_directory_swaps_in_a_whole_folder_or_nothing(tmp_path):
@@ -90,7 +91,7 @@ def test_build_directory_once_builds_only_what_is_missing(tmp_path):
     assert build_directory_once(target, complete, build) == target
     assert build_directory_once(target, complete, build) == target
     assert len(built) == 1 and (target / "done").read_text() == "yes"
-    assert sorted(p.name for p in target.parent.iterdir()) == ["key", "key.lock"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["key"]  # the lock's lease file is gone
 
 
 def test_upsert_csv_replaces_rows_by_key_and_arranges_the_table(tmp_path):
@@ -103,3 +104,43 @@ def test_upsert_csv_replaces_rows_by_key_and_arranges_the_table(tmp_path):
     assert list(arranged.columns) == ["v", "a", "b"] and pd.read_csv(path)["v"].tolist() == [2.0, 3.0, 4.0, 5.0]
     with pytest.raises(ValueError, match=r"lack the key columns \['b'\]"):
         upsert_csv(path, [{"a": 1}], ["a", "b"])
+
+
+def test_the_lock_is_a_lease_taken_over_from_a_dead_or_silent_holder(tmp_path):
+    """A holder whose process is gone (this host) loses the lock at once; one on another host once
+    its lease file went unrefreshed for the lease duration."""
+    import subprocess
+    import sys
+    import time
+
+    from filelock import SoftFileLease, Timeout
+
+    from datamodules.storage import LOCK_SUFFIX, file_lock
+
+    path = tmp_path / "leaderboard.csv"
+    lease = tmp_path / f"leaderboard.csv{LOCK_SUFFIX}"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"from datamodules.storage import file_lock\nimport sys, time\n"
+         f"lock = file_lock({str(path)!r})\nlock.acquire()\nprint('held', flush=True)\ntime.sleep(600)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held" and lease.exists()
+        assert f"pid={holder.pid}" in lease.read_text()
+        with pytest.raises(Timeout):
+            file_lock(path, timeout=0.3).acquire()
+    finally:
+        holder.kill()
+        holder.wait()
+    with file_lock(path, timeout=5):  # the holder's process is gone: taken at once
+        assert f"pid={os.getpid()}" in lease.read_text()
+    assert not lease.exists()
+    # a holder on another host, silent (no heartbeat): taken after the lease duration, not before
+    lease.write_text(f"filelock/2\npid=4242\nhost=another-node\nmode=lease\ntoken={'0' * 32}\nduration=1.5\n")
+    contender = SoftFileLease(str(lease), lease_duration=1.5)
+    started = time.monotonic()
+    with pytest.raises(Timeout):
+        contender.acquire(timeout=1.0)
+    contender.acquire(timeout=5)
+    assert 1.5 <= time.monotonic() - started < 5
+    contender.release()

@@ -61,3 +61,16 @@ def test_finished_run_ids_ignores_other_statuses(tmp_path):
     upsert_rows(board, [row("a"), row("b", status="failed")])
     assert finished_run_ids(board) == {"a"}
     assert finished_run_ids(tmp_path / "missing.csv") == set()
+
+
+def test_a_failed_row_never_replaces_a_finished_one(tmp_path):
+    board = tmp_path / "leaderboard.csv"
+    upsert_rows(board, [row("a", top1=0.7), row("b", status="failed")])
+    upsert_rows(board, [row("a", status="failed"), row("b", top1=0.6)])  # a failed re-run of a; b retried
+    table = read_leaderboard(board).set_index("run_id")
+    assert table.loc["a", "status"] == "finished" and table.loc["a", "top1"] == 0.7
+    assert table.loc["b", "status"] == "finished" and table.loc["b", "top1"] == 0.6
+    upsert_rows(board, [row("b", status="failed")])
+    assert finished_run_ids(board) == {"a", "b"}
+    upsert_rows(board, [row("c", status="failed")])
+    assert read_leaderboard(board).set_index("run_id").loc["c", "status"] == "failed"

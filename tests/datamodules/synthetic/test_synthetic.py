@@ -336,7 +336,7 @@ def test_concurrent_callers_share_one_generation(tmp_path):
     assert dirs[0] == dirs[1]
     d = Path(dirs[0])
     assert syn.is_complete(d, SMALL)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([d.name, d.name + ".lock"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [d.name]  # the lock's lease file is gone
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
