@@ -1,5 +1,6 @@
-"""The handlers of the core commands: ``run``, ``benchmark``, ``sweep``, ``regress``, ``test`` and
-``generate``. Their options are declared in :mod:`benchmark.cli.main`."""
+"""The handlers of the core commands: ``run``, ``benchmark``, ``regress``, ``test`` and ``generate``.
+Their options are declared in :mod:`benchmark.cli.main` (``sweep`` has a module of its own,
+:mod:`benchmark.cli.sweep`)."""
 from __future__ import annotations
 
 import argparse
@@ -85,15 +86,6 @@ def run_sweep(path: str, options: RunOptions, fresh: bool) -> tuple[Sweep, list[
     order = {cell.run_id: i for i, cell in enumerate(sweep.cells)}
     rows = table[table["run_id"].isin(order)].sort_values("run_id", key=lambda ids: ids.map(order))
     return sweep, rows.to_dict("records")
-
-
-def command_sweep(args: argparse.Namespace) -> int:
-    """Run every unfinished cell of a sweep file; finished cells are skipped, interrupted ones resume."""
-    _, rows = run_sweep(args.file, run_options(args), fresh=False)
-    if rows:
-        print()
-        print_rows(rows, Path(args.results_dir) / "leaderboard.csv")
-    return 0
 
 
 def command_regress(args: argparse.Namespace) -> int:

@@ -12,9 +12,7 @@ import sys
 from typing import Sequence
 
 from benchmark.cli.arguments import add_how_arguments, add_run_arguments
-from benchmark.cli.commands import (
-    command_benchmark, command_generate, command_regress, command_run, command_sweep, command_test,
-)  # fmt: skip
+from benchmark.cli.commands import command_benchmark, command_generate, command_regress, command_run, command_test
 from benchmark.project import CONFIGS_DIR
 from benchmark.run.checkpoint import CheckpointError
 
@@ -44,10 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_how_arguments(bench_parser)
     bench_parser.set_defaults(handler=command_benchmark)
 
-    sweep_parser = commands.add_parser("sweep", help="run every cell of a sweep file (skips finished, resumes interrupted)")
-    sweep_parser.add_argument("file", help="a sweep YAML file, e.g. configs/synthetic_heads.yaml")
-    add_how_arguments(sweep_parser)
-    sweep_parser.set_defaults(handler=command_sweep)
+    from benchmark.cli.sweep import add_sweep_parser
+
+    add_sweep_parser(commands)
 
     regress_parser = commands.add_parser(
         "regress", help="accuracy regression check: fixed CPU sweep of every head vs results/baselines/ci.csv"

@@ -22,7 +22,11 @@ HOW = [
 OPTIONS = {
     "run": ["--head", "--dataset", "--split", *WHAT, *HOW],
     "benchmark": ["--sweep", "--resume", *HOW],
-    "sweep": ["file", *HOW],
+    "sweep": [
+        "file", *HOW, "--status", "--retry-failed", "--no-wait", "--claim-timeout", "--launcher", "--jobs", "--nodes",
+        "--gpus-per-node", "--partition", "--cpus-per-task", "--mem-gb", "--time-min", "--slurm-option",
+        "--launcher-dir", "--follow",
+    ],  # fmt: skip
     "regress": ["--update", "--baseline", "--sweep", *HOW],
     "test": ["checkpoint", "--out", *HOW],
     "generate": ["--data-root", "--seed", "--no-progress"],
