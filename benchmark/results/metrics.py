@@ -4,6 +4,12 @@ Single-stream runs accumulate a confusion matrix (and top-5 / AP states) in torc
 processes; systems that fuse per-video scores compute the same confusion matrix from their score
 arrays. Top-1, mean class accuracy and the top-1 of a subset of classes are then read from the
 confusion matrix by the functions below, so the two paths cannot disagree.
+
+Average precision of fused systems is computed on each system's own scores (probabilities, SVM
+margins, averaged margins), class by class, with no transform across classes: a softmax across
+classes would change each class's ranking of the videos. Classes without a positive video have no
+average precision and are left out of the mean (a held-out part of a multi-label set may lack some
+classes; the official CCV test set has positives for every class).
 """
 from __future__ import annotations
 
@@ -11,12 +17,8 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torchmetrics.functional.classification import (
-    multiclass_accuracy,
-    multiclass_average_precision,
-    multiclass_confusion_matrix,
-    multilabel_average_precision,
-)
+from sklearn.metrics import average_precision_score
+from torchmetrics.functional.classification import multiclass_accuracy, multiclass_confusion_matrix
 
 
 def top1(confusion: torch.Tensor) -> float:
@@ -44,25 +46,46 @@ def subset_top1(confusion: torch.Tensor, class_names: Sequence[str], subset: Seq
     return float(sum(int(confusion[r, r]) for r in rows)) / total if total else float("nan")
 
 
+def average_precisions(scores: np.ndarray, labels: np.ndarray, num_classes: int, multi_label: bool) -> np.ndarray:
+    """(K,) average precision of each class's scores over the videos (one-vs-rest), NaN for a class
+    without a positive video. ``labels``: (N,) class indices, or an (N, K) 0/1 matrix when
+    ``multi_label``. The scores are ranked as given (no softmax, no sigmoid): any per-class
+    monotone map of them has the same average precision."""
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels)
+    targets = labels.astype(np.int64) if multi_label else np.eye(num_classes, dtype=np.int64)[labels.astype(np.int64)]
+    if scores.shape != targets.shape or scores.shape[1] != num_classes:
+        raise ValueError(f"scores {scores.shape} and targets {targets.shape} must both be (N, {num_classes})")
+    result = np.full(num_classes, np.nan)
+    for k in np.flatnonzero(targets.sum(axis=0) > 0):
+        result[k] = average_precision_score(targets[:, k], scores[:, k])
+    return result
+
+
+def mean_average_precision(scores: np.ndarray, labels: np.ndarray, num_classes: int, multi_label: bool) -> float:
+    """Mean of :func:`average_precisions` over the classes that have a positive video (NaN if none)."""
+    per_class = average_precisions(scores, labels, num_classes, multi_label)
+    present = per_class[~np.isnan(per_class)]
+    return float(present.mean()) if len(present) else float("nan")
+
+
 def score_metrics(scores: np.ndarray, labels: np.ndarray, num_classes: int, multi_label: bool) -> dict[str, float]:
     """top1 / top5 / mean_class_acc / map of (N, K) per-video scores; multi-label data gets mAP only
     (the rest NaN).
 
     Scores may be probabilities or margins: only their ranking within a row (accuracy) or within a
-    class (average precision) matters, except that the multi-class mAP of torchmetrics applies a
-    softmax to values outside [0, 1].
+    class (average precision, :func:`mean_average_precision`) matters.
     """
-    preds = torch.as_tensor(np.asarray(scores), dtype=torch.float32)
-    target = torch.as_tensor(np.asarray(labels))
     nan = float("nan")
+    mean_ap = mean_average_precision(scores, labels, num_classes, multi_label)
     if multi_label:
-        mean_ap = multilabel_average_precision(preds, target.long(), num_labels=num_classes, average="macro")
-        return {"top1": nan, "top5": nan, "mean_class_acc": nan, "map": float(mean_ap)}
-    target = target.long()
+        return {"top1": nan, "top5": nan, "mean_class_acc": nan, "map": mean_ap}
+    preds = torch.as_tensor(np.asarray(scores), dtype=torch.float32)
+    target = torch.as_tensor(np.asarray(labels)).long()
     confusion = multiclass_confusion_matrix(preds, target, num_classes)
     return {
         "top1": top1(confusion),
         "top5": float(multiclass_accuracy(preds, target, num_classes, top_k=min(5, num_classes), average="micro")),
         "mean_class_acc": mean_class_accuracy(confusion),
-        "map": float(multiclass_average_precision(preds, target, num_classes, average="macro")),
+        "map": mean_ap,
     }

@@ -18,6 +18,10 @@ scores for multi-label data):
   the concatenated scores of all streams, C chosen from ``svm_c_grid`` by 3-fold cross-validation
   inside the held-out part (stratified where every class has 3 examples), then refitted on the whole
   held-out part. Its fused scores are SVM margins, not probabilities: rank and argmax them only.
+
+Multi-label metrics (the weight search, the SVM's cross-validation) are the mean average precision
+over the classes that have a positive example (:func:`benchmark.results.metrics.mean_average_precision`):
+a held-out part or fold may lack a rare class, which would otherwise count as AP 0.
 """
 from __future__ import annotations
 
@@ -27,12 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 import numpy as np
-import torch
 from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
+from sklearn.metrics import make_scorer
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import LinearSVC
-from torchmetrics.functional.classification import multilabel_average_precision
+
+from benchmark.results.metrics import mean_average_precision
 
 FusionMethod = Literal["average", "weighted_average", "linear_svm"]
 METHODS: tuple[str, ...] = ("average", "weighted_average", "linear_svm")
@@ -73,11 +78,18 @@ def _check_labels(labels: np.ndarray, num_items: int, num_classes: int, multi_la
 
 
 def fusion_metric(scores: np.ndarray, labels: np.ndarray, multi_label: bool) -> float:
-    """Top-1 accuracy, or macro mAP over classes (torchmetrics, as in the training module)."""
+    """Top-1 accuracy, or the mAP over the classes that have a positive example."""
     if multi_label:
-        k = scores.shape[1]
-        return float(multilabel_average_precision(torch.from_numpy(scores), torch.from_numpy(labels), k, average="macro"))
+        return mean_average_precision(scores, labels, scores.shape[1], multi_label=True)
     return float(np.mean(scores.argmax(axis=1) == labels))
+
+
+def multilabel_map_scorer() -> object:
+    """A scikit-learn scorer: :func:`fusion_metric` of a one-vs-rest estimator's decision values."""
+    return make_scorer(
+        lambda labels, decision: fusion_metric(np.asarray(decision, dtype=np.float64), labels, True),
+        response_method="decision_function",
+    )
 
 
 def _log_loss(scores: np.ndarray, labels: np.ndarray, multi_label: bool) -> float:
@@ -160,7 +172,7 @@ def _fit_svm(
 ) -> tuple[Any, float, float]:
     base = LinearSVC(max_iter=SVM_MAX_ITER, random_state=seed)
     if multi_label:
-        estimator, grid, scoring = OneVsRestClassifier(base), {"estimator__C": list(c_grid)}, "average_precision"
+        estimator, grid, scoring = OneVsRestClassifier(base), {"estimator__C": list(c_grid)}, multilabel_map_scorer()
         cv = KFold(SVM_FOLDS, shuffle=True, random_state=seed)
     else:
         counts = np.bincount(labels)

@@ -140,3 +140,18 @@ def test_simplex_grid_resolution():
     np.testing.assert_allclose(grid.sum(axis=1), 1.0)
     assert grid.min() == 0.0 and grid.max() == 1.0
     assert len(simplex_grid(2, 20)) == 21
+
+
+def test_held_out_multi_label_map_is_over_the_classes_with_positives():
+    scores = np.array([[0.9, 0.1, 0.5], [0.2, 0.8, 0.4], [0.6, 0.4, 0.3]])
+    labels = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0]])  # the held-out part has no video of class 2
+    assert fusion_metric(scores, labels, multi_label=True) == 1.0
+
+
+def test_linear_svm_cross_validates_multi_label_data_on_map_over_present_classes():
+    rng = np.random.default_rng(0)
+    labels = (rng.random((60, 3)) < 0.4).astype(int)
+    labels[:, 2] = 0  # no held-out video of class 2
+    scores = [labels + 0.1 * rng.normal(size=labels.shape)]
+    fitted = fit_score_fusion("linear_svm", scores, labels, multi_label=True)
+    assert fitted.validation_score > 0.95  # classes 0 and 1 are easy; class 2 does not count as AP 0 (≤ 2/3)
