@@ -7,6 +7,7 @@ from typing import Callable
 
 from .base import TORCHVISION_NORM, Backbone, InputNorm
 from .bninception import CAFFE_BGR_NORM, BNInception
+from .first_fc import FIRST_FC, first_fc_layer, frame_feature_name
 from .mobilenet import MobileNetV2
 from .resnet import resnet18, resnet50
 from .smallcnn import SmallCNN
@@ -54,8 +55,11 @@ __all__ = [
     "BACKBONES",
     "Backbone",
     "CAFFE_BGR_NORM",
+    "FIRST_FC",
     "InputNorm",
     "TORCHVISION_NORM",
     "build_backbone",
+    "first_fc_layer",
+    "frame_feature_name",
     "load_weights",
 ]

@@ -19,6 +19,7 @@ from benchmark.report import format as fmt
 from benchmark.report.aggregate import (
     FINISHED, GROUP_COLUMNS, aggregate, aggregated_path, identity_columns, write_aggregated,
 )  # fmt: skip
+from benchmark.report.hybrid_tables import hybrid_section
 from benchmark.report.per_class import mean_class_accuracy_over_runs
 from benchmark.report.published import STUDY_HEAD_ORDER, published_top1
 from benchmark.report.sections import data_notes_section, split_mean_section, systems_section
@@ -309,7 +310,7 @@ def generate_report(
             section, made = _section(key, group, _matching(excluded, excluded_keys, key), context)
             lines += section
             figures += made
-    lines += split_mean_section(frame) + systems_section(frame) + data_notes_section(frame)
+    lines += split_mean_section(frame) + systems_section(frame) + hybrid_section(frame) + data_notes_section(frame)
     unfinished_only = sorted(set(excluded_keys) - seen)
     if unfinished_only:
         lines += ["## Settings without a finished run", ""]

@@ -61,7 +61,9 @@ def systems_section(frame: pd.DataFrame) -> list[str]:
         return []
     lines = ["## Multi-stream systems", "",
              "Fusion weights, SVMs and regularisation strengths were fitted on a held-out part of each training "
-             "set, never on the test set.", "",
+             "set, never on the test set. mAP is the mean over classes of the average precision of each system's "
+             "own scores for that class (SVM margins as they are, no softmax across classes); multi-label mAP, "
+             "held-out and test alike, is over the classes that have at least one positive video.", "",
              "| dataset | split | system | component | modality | top-1 (%) | mAP (%) | test videos | fitted |",
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for _, row in rows.iterrows():

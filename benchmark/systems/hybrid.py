@@ -10,16 +10,26 @@ segment) of the training part, the held-out part and the test set. On those:
   from ``lambda_grid`` by the held-out metric (:func:`select_lambdas` never sees the test set);
   the same net with λ2 = λ3 = 0, NN early fusion and NN late fusion are the baselines;
 * the hybrid prediction is the weighted sum of the regularised net's and the two LSTMs' scores,
-  the weights fitted on the held-out scores (:func:`benchmark.systems.score_fusion.fit_score_fusion`).
+  the weights fitted on the held-out scores (:func:`benchmark.systems.score_fusion.fit_score_fusion`);
+* the baselines of the paper's tables: χ²-kernel SVMs on the video-level features (spatial, motion,
+  early and late fusion, ℓp-norm MKL) and the plain averages of the CNNs' and LSTMs' scores
+  (:mod:`benchmark.systems.hybrid_baselines`).
 
 Every component (and each CNN's own test scores) becomes one leaderboard row with
 ``system = "hybrid"`` and ``head`` = the component's name. Features are standardised per
 dimension with the training part's statistics (the published lr 0.7 assumes inputs of unit scale;
 pooled maps of an arbitrary backbone are not).
 
-The published features are the 4096-d first FC layer of each CNN; here they are the backbone's
-pooled maps (C = 128 for ``smallcnn``, 512 for ``vgg16``), which the harness's backbones expose
-for every architecture.
+The published frame features are the 4096-d output of each CNN's first fully-connected layer. A
+VGG-16 stream loaded from ImageNet weights gives exactly that (fc6 of the weight file over the
+stream's fine-tuned maps); a backbone without a fully-connected layer (``smallcnn``, ResNets, …)
+gives its global-average-pooled maps. Every feature-based row says which in ``detail``.
+
+λ units: the regularised net's λ2, λ3 are those of the objective (λ2/2)·‖W^E‖_{2,1} + λ3·‖W^E‖_{1,1}
+with the exact proximal step at step size lr, whose thresholds are lr·λ3 (element-wise) and lr·λ2/2
+(row-wise); the paper writes its update with the thresholds themselves, so its λ3 = lr·λ3 and its
+λ2 = lr·λ2/2 here. λ1 is SGD weight decay on the mini-batch mean of the loss (the gradient of
+(λ1/2)·Σ‖W‖_F²). Rows state both.
 
 Distributed training: the streams' :func:`benchmark.run.runner.run` may use DDP options; every
 process takes part in both stream trainings, then only the global rank 0 (the process that gets
@@ -30,11 +40,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from benchmark.results.leaderboard import finished_run_ids, upsert_rows
 from benchmark.results.metrics import score_metrics
@@ -42,7 +50,15 @@ from benchmark.run.config import RunConfig
 from benchmark.run.options import RunOptions
 from benchmark.run.rows import elapsed, finished_row, identity_columns, video_counts
 from benchmark.run.runner import run
-from benchmark.systems.hybrid_features import Part, cached_outputs, lazy_stream_model, load_parts, standardize
+from benchmark.systems.hybrid_baselines import ComponentResult, average_results, svm_results
+from benchmark.systems.hybrid_features import (
+    Part,
+    cached_outputs,
+    frame_feature_source,
+    lazy_stream_model,
+    load_parts,
+    standardize,
+)
 from benchmark.systems.hybrid_settings import HybridSettings
 from benchmark.systems.hybrid_training import (
     LambdaChoice,
@@ -53,6 +69,7 @@ from benchmark.systems.hybrid_training import (
     train_stream_lstm,
 )
 from benchmark.systems.score_fusion import fit_score_fusion
+from benchmark.systems.streams import checkpoint_of
 from benchmark.systems.two_stream import check_streams, fusion_run_id, stream_backbones
 from datamodules.datasets import get_dataset
 from datamodules.modality import Modality
@@ -61,83 +78,111 @@ from heads.fusion import EarlyFusionNet, LateFusionNet, RegularizedFusionNet
 SYSTEM = "hybrid"
 COMPONENTS: tuple[str, ...] = (
     "spatial_cnn", "motion_cnn", "spatial_lstm", "motion_lstm",
-    "nn_early_fusion", "nn_late_fusion", "fusion_nonregularized", "fusion_regularized", "hybrid",
-)  # fmt: skip
+    "cnn_lstm_spatial", "cnn_lstm_motion", "cnn_lstm_all",
+    "svm_spatial", "svm_motion", "svm_ef", "svm_lf", "svm_mkl",
+    "nn_early_fusion", "nn_late_fusion", "cnn_average",
+    "fusion_nonregularized", "fusion_regularized", "hybrid",
+)  # fmt: skip  (the order of the paper's tables)
 MODALITY = {
     "spatial_cnn": Modality.RGB,
     "motion_cnn": Modality.FLOW,
     "spatial_lstm": Modality.RGB,
     "motion_lstm": Modality.FLOW,
+    "cnn_lstm_spatial": Modality.RGB,
+    "cnn_lstm_motion": Modality.FLOW,
+    "svm_spatial": Modality.RGB,
+    "svm_motion": Modality.FLOW,
 }
 HYBRID_MEMBERS = ("fusion_regularized", "spatial_lstm", "motion_lstm")  # the final score fusion's inputs
 
 
 # -- the system --------------------------------------------------------------------------------
 def train_streams(configs: Sequence[RunConfig], options: RunOptions) -> bool:
-    """Train every stream without a finished leaderboard row; False on a non-zero DDP rank.
+    """Train every stream without a finished leaderboard row or without its checkpoint (the features
+    are extracted from it); False on a non-zero DDP rank.
 
     Every process runs every stream's training (DDP processes re-execute the caller), so the
-    finished runs are read once, before any training."""
+    finished runs and checkpoints are looked up once, before any training."""
     done = finished_run_ids(Path(options.results_dir) / "leaderboard.csv")
+    todo = [config for config in configs if config.run_id not in done or not _has_checkpoint(config, options)]
     rank_zero = True
-    for config in configs:
-        if config.run_id not in done:
-            rank_zero = run(config, options) is not None and rank_zero
+    for config in todo:
+        rank_zero = run(config, options) is not None and rank_zero
     return rank_zero
+
+
+def _has_checkpoint(config: RunConfig, options: RunOptions) -> bool:
+    try:
+        return checkpoint_of(config, options).is_file()
+    except FileNotFoundError:
+        return False
 
 
 def hybrid_run_id(spatial: RunConfig, temporal: RunConfig, settings: HybridSettings, component: str) -> str:
     """Stable hash of (both streams' run ids, the settings, the component)."""
-    return fusion_run_id([spatial, temporal], SYSTEM, component, {"settings": settings.to_dict()})
+    return fusion_run_id([spatial, temporal], SYSTEM, component, {"settings": settings.identity()})
 
 
-@dataclass(frozen=True)
-class ComponentResult:
-    name: str
-    scores: np.ndarray  # (N, K) test scores
-    labels: np.ndarray
-    columns: dict[str, Any]  # extra row columns (training settings, detail, zero_row_fraction)
-    held_out: np.ndarray | None = None  # (N_val, K) held-out scores of the hybrid's members
-    choice: LambdaChoice | None = None  # the regularised net's λ selection
-
-
-def _cnn_results(spatial: RunConfig, temporal: RunConfig, options: RunOptions) -> list[ComponentResult]:
-    """Each stream's own test scores (its test views averaged), as its run computed them."""
+def _cnn_results(
+    spatial: RunConfig, temporal: RunConfig, options: RunOptions, test: Part
+) -> list[ComponentResult]:
+    """Each stream's own test scores (its test views averaged), as its run computed them, for the
+    test videos both streams read (those of ``test``, in its order)."""
     results = []
     for name, config in (("spatial_cnn", spatial), ("motion_cnn", temporal)):
         scored = cached_outputs(config, options, "test", "scores", lazy_stream_model(config, options))
+        position = {video: i for i, video in enumerate(scored.video_ids)}
+        rows = [position[video] for video in test.video_ids]
         columns = {key: identity_columns(config)[key] for key in ("epochs", "batch_size", "lr", "test_views")}
-        results.append(ComponentResult(name, scored.values, scored.labels, columns))
+        results.append(ComponentResult(name, scored.values[rows], scored.labels[rows], columns))
     return results
 
 
-def _lstm_results(parts: dict[str, Part], k: int, multi: bool, settings: HybridSettings) -> list[ComponentResult]:
+def _lstm_results(
+    parts: dict[str, Part], k: int, multi: bool, settings: HybridSettings, features: list[str]
+) -> list[ComponentResult]:
     train, held_out, test = parts["train"], parts["val"], parts["test"]
     columns = _training_columns(settings.lstm_epochs, settings.lstm_batch_size, settings.lstm_lr)
     results = []
     for index, name in enumerate(("spatial_lstm", "motion_lstm")):
         model = train_stream_lstm(train.frames()[index], train.targets(), k, multi, settings)
         test_scores, held_out_scores = (lstm_scores(model, p.frames()[index], multi) for p in (test, held_out))
-        results.append(ComponentResult(name, test_scores, test.labels, columns, held_out_scores))
+        detail = {"detail": f"frame features: {features[index]}"}
+        results.append(ComponentResult(name, test_scores, test.labels, {**columns, **detail}, held_out_scores))
     return results
 
 
-def _fusion_results(parts: dict[str, Part], k: int, multi: bool, settings: HybridSettings) -> list[ComponentResult]:
+def lambda_detail(settings: HybridSettings, lambda2: float, lambda3: float) -> str:
+    """The λ's of a fusion row in the harness's units and in the paper's (see the module doc)."""
+    lr = settings.fusion_lr
+    return (
+        f"lambda1={settings.lambda1:g} (SGD weight decay, batch-mean loss) lambda2={lambda2:g} lambda3={lambda3:g} "
+        f"(objective (l2/2)|W|_2,1 + l3|W|_1,1; in the paper's units, its prox thresholds at lr={lr:g}: "
+        f"lambda2'=lr*lambda2/2={lr * lambda2 / 2:.3g}, lambda3'=lr*lambda3={lr * lambda3:.3g})"
+    )
+
+
+def _fusion_results(
+    parts: dict[str, Part], k: int, multi: bool, settings: HybridSettings, features: str
+) -> list[ComponentResult]:
     """NN early and late fusion, the non-regularised net, and the regularised net with λ2, λ3 chosen."""
     train, held_out, test = parts["train"], parts["val"], parts["test"]
     columns = _training_columns(settings.fusion_epochs, settings.fusion_batch_size, settings.fusion_lr)
     results = []
     for name, model_class in (("nn_early_fusion", EarlyFusionNet), ("nn_late_fusion", LateFusionNet)):
         model = fit_fusion_net(model_class, train, k, multi, settings)
-        results.append(ComponentResult(name, net_scores(model, test, multi), test.labels, columns))
+        detail = {"detail": f"video-level features: {features}"}
+        results.append(ComponentResult(name, net_scores(model, test, multi), test.labels, {**columns, **detail}))
     plain = fit_fusion_net(RegularizedFusionNet, train, k, multi, settings)
-    extra = {"zero_row_fraction": plain.zero_row_fraction(), "detail": f"lambda1={settings.lambda1:g}"}
+    detail = f"{lambda_detail(settings, 0.0, 0.0)}; video-level features: {features}"
+    extra = {"zero_row_fraction": plain.zero_row_fraction(), "detail": detail}
     plain_scores = net_scores(plain, test, multi)
     results.append(ComponentResult("fusion_nonregularized", plain_scores, test.labels, {**columns, **extra}))
     choice = select_lambdas(train, held_out, k, multi, settings)
+    metric = "mAP" if multi else "top-1"
     detail = (
-        f"lambda1={settings.lambda1:g} lambda2={choice.lambda2:g} lambda3={choice.lambda3:g} "
-        f"(held-out {choice.held_out_metric:.4f})"
+        f"{lambda_detail(settings, choice.lambda2, choice.lambda3)}, chosen on the held-out part "
+        f"({metric} {choice.held_out_metric:.4f}); video-level features: {features}"
     )
     extra = {"zero_row_fraction": choice.model.zero_row_fraction(), "detail": detail}
     scores = net_scores(choice.model, test, multi)
@@ -167,16 +212,19 @@ def run_hybrid(
         return []
     spec = get_dataset(spatial.dataset)
     multi, k = spec.multi_label, spec.num_classes
-    parts = load_parts(spatial, temporal, options)
-    if settings.standardize:
-        parts = standardize(parts)
+    extracted = load_parts(spatial, temporal, options)
+    parts = standardize(extracted) if settings.standardize else extracted
     held_out, test = parts["val"], parts["test"]
+    features = _feature_names(spatial, temporal, extracted["train"])
+    video_level = f"spatial {features[0]}, motion {features[1]}, time-averaged"
     results = [
-        *_cnn_results(spatial, temporal, options),
-        *_lstm_results(parts, k, multi, settings),
-        *_fusion_results(parts, k, multi, settings),
+        *_cnn_results(spatial, temporal, options, test),
+        *_lstm_results(parts, k, multi, settings, features),
+        *svm_results(extracted, k, multi, settings, video_level),
+        *_fusion_results(parts, k, multi, settings, video_level),
     ]
     by_name = {result.name: result for result in results}
+    results += average_results(by_name)
     members = [by_name[name] for name in HYBRID_MEMBERS]
     fitted = fit_score_fusion(
         "weighted_average", [m.held_out for m in members], held_out.labels, multi, weight_steps=settings.weight_steps
@@ -185,12 +233,19 @@ def run_hybrid(
     detail = ", ".join(HYBRID_MEMBERS) + ": " + fitted.describe()
     results.append(ComponentResult("hybrid", fused, test.labels, {"detail": detail}))
 
+    results.sort(key=lambda result: COMPONENTS.index(result.name))
     expected = len(spec.load(options.data_root, spatial.split, False).test)
     rows = [_row(spatial, temporal, settings, result, k, multi, expected, started) for result in results]
     upsert_rows(options.leaderboard, rows)
     choice = by_name["fusion_regularized"].choice
     _write_summary(spatial, temporal, settings, choice, fitted.weights, rows, options, parts)
     return rows
+
+
+def _feature_names(spatial: RunConfig, temporal: RunConfig, train: Part) -> list[str]:
+    """Per stream where its frame features come from and their width, e.g. "pooled maps (128-d)"."""
+    widths = (train.spatial.shape[-1], train.motion.shape[-1])
+    return [f"{frame_feature_source(config)} ({width}-d)" for config, width in zip((spatial, temporal), widths)]
 
 
 def _training_columns(epochs: int, batch_size: int, lr: float) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from backbones import frame_feature_name
 from benchmark.run.config import RunConfig
 from benchmark.run.options import RunOptions
 from benchmark.systems.streams import StreamOutputs, checkpoint_of, load_stream, stream_outputs
@@ -53,11 +54,14 @@ def cached_outputs(
     model: Callable[[], Any],
 ) -> StreamOutputs:
     """:func:`stream_outputs` kept in ``<work_dir>/<run_id>/stream_outputs/``, keyed by the
-    checkpoint's size and modification time (a retrained stream is extracted again).
+    checkpoint's size and modification time (a retrained stream is extracted again) and, for
+    features, by the layer they come from (:func:`frame_feature_source`).
     ``model`` loads the stream's model only when the outputs are not cached yet."""
     checkpoint = checkpoint_of(config, options)
     stat = checkpoint.stat()
-    name = f"{part}-{kind}-{stat.st_size}-{stat.st_mtime_ns}.npz"
+    source = frame_feature_source(config) if kind == "features" else "pooled maps"
+    tag = "" if source == "pooled maps" else f"-{source}"
+    name = f"{part}-{kind}{tag}-{stat.st_size}-{stat.st_mtime_ns}.npz"
     path = Path(options.work_dir) / config.run_id / OUTPUTS_FOLDER / name
     if path.is_file():
         with np.load(path) as stored:
@@ -67,6 +71,11 @@ def cached_outputs(
     np.savez(stored, video_ids=np.array(outputs.video_ids), values=outputs.values, labels=outputs.labels)
     write_atomically(path, stored.getvalue())
     return outputs
+
+
+def frame_feature_source(config: RunConfig) -> str:
+    """Where a stream's frame features come from: "fc6" (VGG-16 with ImageNet weights) or "pooled maps"."""
+    return frame_feature_name(config.backbone, config.backbone_weights)
 
 
 def lazy_stream_model(config: RunConfig, options: RunOptions) -> Callable[[], Any]:

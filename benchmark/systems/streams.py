@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from backbones import first_fc_layer
 from benchmark.run.checkpoint import allowed_globals, read_checkpoint
 from benchmark.run.config import RunConfig
 from benchmark.run.module import VideoClassifier
@@ -57,8 +58,10 @@ def stream_outputs(
     kind: Literal["scores", "features"] = "scores",
     model: VideoClassifier | None = None,
 ) -> StreamOutputs:
-    """Scores (softmax / sigmoid, averaged over the run's test views) or per-frame backbone features
-    (global-average-pooled maps, one per segment, single centre view) of every video of ``part``.
+    """Scores (softmax / sigmoid, averaged over the run's test views) or per-frame features (one per
+    segment, single centre view) of every video of ``part``. The frame feature is the output of the
+    backbone's first fully-connected layer where it has one and the run loaded ImageNet weights
+    (VGG-16's fc6, 4096-d, :func:`backbones.first_fc_layer`), else its global-average-pooled map.
 
     ``part="val"`` is the held-out part of the training set when the run has a ``holdout_fraction``.
     Unreadable videos follow ``options.on_bad_video``; skipped ones are left out of the arrays
@@ -72,6 +75,7 @@ def stream_outputs(
     if kind == "features":
         datamodule.test_views = 1
     transform = datamodule.clip_transform("test" if kind == "scores" else "fit")
+    first_fc = first_fc_layer(config.backbone, config.backbone_weights) if kind == "features" else None
     loader = datamodule.loader(records, "test")
     ids: list[str] = []
     values: list[np.ndarray] = []
@@ -88,7 +92,8 @@ def stream_outputs(
         else:
             clips = batch["frames"]
             maps = model.net.backbone(clips.flatten(0, 1))
-            output = maps.mean(dim=(-2, -1)).reshape(clips.shape[0], clips.shape[1], -1)
+            frames = maps.mean(dim=(-2, -1)) if first_fc is None else first_fc(maps)
+            output = frames.reshape(clips.shape[0], clips.shape[1], -1)
         ids.extend(records[int(i)].video_id for i in batch["index"])
         values.append(output.float().cpu().numpy())
         labels.append(batch["label"].cpu().numpy())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from benchmark.report.published import PUBLISHED_TOP1, STUDY_HEAD_ORDER
+from benchmark.report.published import HYBRID_PUBLISHED, PUBLISHED_TOP1, STUDY_HEAD_ORDER
 
 ROOT = Path(__file__).resolve().parents[3]
 PROTOCOLS = ROOT / "docs" / "protocols.md"
@@ -42,3 +42,24 @@ def test_every_citation_names_a_section_of_docs_protocols():
     cited = {section for text in texts.values() for section in CITATION.findall(text)}
     assert cited and cited <= sections
     assert not [path for path, text in texts.items() if "SYSTEMS.md" in text]
+
+
+def _section_c_table() -> list[list[str]]:
+    text = PROTOCOLS.read_text(encoding="utf-8")
+    part = text.split("**Published** (UCF-101 accuracy % / CCV mAP %)", 1)[1].split("\n\n", 2)[1]
+    rows = [line.strip("|").split("|") for line in part.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in row] for row in rows[1:]]  # without the header
+
+
+def test_the_hybrid_figures_are_those_of_docs_protocols_section_c():
+    rows = _section_c_table()
+    assert [(method, float(ucf101), float(ccv)) for method, ucf101, ccv in rows] == [
+        (method, ucf101, ccv) for method, _, ucf101, ccv in HYBRID_PUBLISHED
+    ]
+
+
+def test_every_hybrid_component_has_its_published_method():
+    from benchmark.systems.hybrid import COMPONENTS
+
+    reproduced = [component for _, component, _, _ in HYBRID_PUBLISHED if component is not None]
+    assert reproduced == list(COMPONENTS)

@@ -19,6 +19,7 @@ from benchmark.systems.hybrid import (
     select_lambdas,
     standardize,
 )
+from benchmark.systems.hybrid_baselines import AVERAGES, SVM_COMPONENTS, ComponentResult, average_results, svm_results
 from benchmark.systems.system_file import load_hybrid_file
 from datamodules.datasets import get_dataset
 from datamodules.sampling.holdout import hold_out
@@ -36,8 +37,10 @@ TINY_SETTINGS = HybridSettings(
 )
 EXPECTED_MODALITY = {
     "spatial_cnn": "rgb", "motion_cnn": "flow", "spatial_lstm": "rgb", "motion_lstm": "flow",
-    "nn_early_fusion": "rgb+flow", "nn_late_fusion": "rgb+flow", "fusion_nonregularized": "rgb+flow",
-    "fusion_regularized": "rgb+flow", "hybrid": "rgb+flow",
+    "cnn_lstm_spatial": "rgb", "cnn_lstm_motion": "flow", "cnn_lstm_all": "rgb+flow",
+    "svm_spatial": "rgb", "svm_motion": "flow", "svm_ef": "rgb+flow", "svm_lf": "rgb+flow", "svm_mkl": "rgb+flow",
+    "nn_early_fusion": "rgb+flow", "nn_late_fusion": "rgb+flow", "cnn_average": "rgb+flow",
+    "fusion_nonregularized": "rgb+flow", "fusion_regularized": "rgb+flow", "hybrid": "rgb+flow",
 }  # fmt: skip
 
 
@@ -52,6 +55,15 @@ def _random_part(name: str, rng: np.random.Generator, n: int, num_classes: int =
     labels = np.arange(n) % num_classes
     spatial = rng.normal(size=(n, 4, 6)).astype(np.float32) + labels[:, None, None]
     motion = rng.normal(size=(n, 4, 5)).astype(np.float32)
+    return Part(name, [f"{name}{i}" for i in range(n)], spatial, motion, labels)
+
+
+def _non_negative_part(name: str, rng: np.random.Generator, n: int, num_classes: int = 3) -> Part:
+    """Post-ReLU-like features: the spatial one tells the classes apart, the motion one is noise."""
+    labels = np.arange(n) % num_classes
+    spatial = np.abs(rng.normal(size=(n, 4, 6))).astype(np.float32)
+    spatial[np.arange(n), :, labels] += 3.0
+    motion = np.abs(rng.normal(size=(n, 4, 5))).astype(np.float32)
     return Part(name, [f"{name}{i}" for i in range(n)], spatial, motion, labels)
 
 
@@ -124,6 +136,54 @@ def test_lambda_choice_is_the_best_held_out_grid_point():
     strongest = [g for g in choice.grid if g["lambda2"] == 5.0 and g["lambda3"] == 5.0][0]
     assert strongest["zero_row_fraction"] == 1.0  # a large penalty removes every fusion unit
     assert choice.model.zero_row_fraction() == best["zero_row_fraction"]
+
+
+SVM_SETTINGS = HybridSettings(svm_c_grid=(0.1, 10.0), chi2_width_grid=(0.5, 2.0), mkl_tol=1e-4)
+
+
+def test_svm_baselines_are_chosen_on_held_out_videos_and_never_on_the_test_set():
+    rng = np.random.default_rng(2)
+    parts = {name: _non_negative_part(name, rng, n) for name, n in (("train", 30), ("val", 15), ("test", 15))}
+    results = {r.name: r for r in svm_results(parts, 3, False, SVM_SETTINGS, "test features")}
+    assert list(results) == list(SVM_COMPONENTS)
+    assert np.mean(results["svm_spatial"].scores.argmax(axis=1) == parts["test"].labels) == 1.0
+    assert np.allclose(results["svm_lf"].scores, (results["svm_spatial"].scores + results["svm_motion"].scores) / 2)
+    theta = results["svm_mkl"].choice.theta
+    assert np.linalg.norm(theta) == pytest.approx(1.0) and theta[0] > theta[1]  # the informative kernel weighs more
+    assert "test features" in results["svm_spatial"].columns["detail"]
+    # other test videos change the test scores only, not what was chosen
+    test = parts["test"]
+    shuffled = Part("test", test.video_ids, test.spatial[::-1].copy(), test.motion, test.labels)
+    again = {r.name: r for r in svm_results({**parts, "test": shuffled}, 3, False, SVM_SETTINGS, "test features")}
+    for name in SVM_COMPONENTS:
+        assert again[name].columns["detail"] == results[name].columns["detail"]
+    assert not np.allclose(again["svm_spatial"].scores, results["svm_spatial"].scores)
+
+
+def test_svm_baselines_refuse_negative_features():
+    rng = np.random.default_rng(3)
+    parts = {name: _random_part(name, rng, 12) for name in ("train", "val", "test")}
+    with pytest.raises(ValueError, match="non-negative"):
+        svm_results(parts, 3, False, SVM_SETTINGS, "standardised")
+
+
+def test_late_averages_are_plain_means_of_their_members():
+    rng = np.random.default_rng(4)
+    members = {"spatial_cnn", "motion_cnn", "spatial_lstm", "motion_lstm"}
+    by_name = {m: ComponentResult(m, rng.random((5, 3)), np.arange(5) % 3, {}) for m in members}
+    averages = {r.name: r for r in average_results(by_name)}
+    assert set(averages) == set(AVERAGES)
+    for name, parts in AVERAGES.items():
+        assert np.allclose(averages[name].scores, np.mean([by_name[p].scores for p in parts], axis=0))
+
+
+def test_new_settings_at_their_defaults_keep_the_earlier_row_ids():
+    spatial, temporal = _streams()
+    assert "svm_c_grid" not in TINY_SETTINGS.identity()
+    assert "svm_c_grid" in HybridSettings(svm_c_grid=(1.0,)).identity()
+    assert hybrid_run_id(spatial, temporal, TINY_SETTINGS, "hybrid") != hybrid_run_id(
+        spatial, temporal, HybridSettings(**{**vars(TINY_SETTINGS), "svm_c_grid": (1.0,)}), "hybrid"
+    )
 
 
 def test_shipped_hybrid_files_parse():
@@ -215,3 +275,11 @@ def test_second_call_reuses_finished_streams_and_cached_features(tiny_hybrid, mo
     assert {row["run_id"]: row["top1"] for row in rows} == first
     table = read_leaderboard(Path(tiny_hybrid["options"].results_dir) / "leaderboard.csv")
     assert (table["system"] == "hybrid").sum() == len(COMPONENTS)
+
+
+def test_the_shipped_synthetic_hybrid_keeps_its_row_ids():
+    """Settings added later (the SVM grids) at their defaults leave the committed rows' ids unchanged."""
+    (synthetic,) = load_hybrid_file(ROOT / "configs" / "hybrid_synthetic.yaml")
+    pair, settings = synthetic.pairs[0], HybridSettings.from_dict(synthetic.settings)
+    assert hybrid_run_id(pair.spatial, pair.temporal, settings, "hybrid") == "524317c3bd12"
+    assert hybrid_run_id(pair.spatial, pair.temporal, settings, "fusion_regularized") == "92124d5dd7ce"
