@@ -66,6 +66,18 @@ def jobs_folder(results_dir: str | Path) -> Path:
     return Path(results_dir) / "claims" / "jobs"
 
 
+def remove_ended_jobs(folder: Path, age_s: float = 3600.0) -> None:
+    """Delete the folders of jobs whose rank 0 gave its lease back more than ``age_s`` ago."""
+    for job in folder.glob("*/"):
+        record = job / LEADER_RECORD
+        try:
+            ended = not (job / LEADER_LEASE).exists() and time.time() - record.stat().st_mtime > age_s
+        except FileNotFoundError:
+            continue
+        if ended:
+            shutil.rmtree(job, ignore_errors=True)
+
+
 class LeaderPlan:
     """Rank 0's side: publishes each decision for the other ranks of the job."""
 
@@ -76,6 +88,7 @@ class LeaderPlan:
         os.environ[JOB_VARIABLE] = key  # inherited by the processes Lightning starts for this node
         self.folder = jobs_folder(results_dir) / key
         shutil.rmtree(self.folder, ignore_errors=True)  # an earlier job's decisions under a reused key
+        remove_ended_jobs(self.folder.parent)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.lease = SoftFileLease(str(self.folder / LEADER_LEASE), lease_duration=timeout_s, thread_local=False)
         self.lease.acquire(timeout=timeout_s * 2)
