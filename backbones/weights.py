@@ -76,7 +76,7 @@ def _shape(t: Tensor) -> tuple[int, ...]:
 
 
 def check_compatible(backbone: Backbone, state_dict: dict[str, Tensor], source: str) -> None:
-    """Raise a ValueError listing every missing, unexpected and mis-shaped key."""
+    """Raise a :class:`WeightsFileError` listing every missing, unexpected and mis-shaped key."""
     expected = backbone.state_dict()
     missing = [k for k in expected if k not in state_dict and not k.endswith(_OPTIONAL_SUFFIX)]
     unexpected = [k for k in state_dict if k not in expected]
@@ -85,7 +85,7 @@ def check_compatible(backbone: Backbone, state_dict: dict[str, Tensor], source: 
     ]
     if not (missing or unexpected or mismatched):
         return
-    lines = [f"weights file {source} does not match backbone {type(backbone).__name__}:"]
+    lines = [f"does not match backbone {type(backbone).__name__}:"]
     if missing:
         lines.append(f"  missing keys ({len(missing)}):")
         lines += [f"    {k} {_shape(expected[k])}" for k in missing]
@@ -97,7 +97,7 @@ def check_compatible(backbone: Backbone, state_dict: dict[str, Tensor], source: 
         lines += [
             f"    {k}: file {_shape(state_dict[k])} vs model {_shape(expected[k])}" for k in mismatched
         ]
-    raise ValueError("\n".join(lines))
+    raise WeightsFileError(source, "\n".join(lines))
 
 
 def load_weights(backbone: Backbone, path: str | Path) -> None:

@@ -125,10 +125,13 @@ def pickle_globals(data: bytes) -> list[str]:
     """``module.name`` of every GLOBAL / STACK_GLOBAL in the pickles of ``data``, in order."""
     found: list[str] = []
     stream = io.BytesIO(data)
-    if zipfile.is_zipfile(stream):
-        with zipfile.ZipFile(stream) as archive:
-            pickles = [name for name in archive.namelist() if name.endswith(".pkl")]
-            stream = io.BytesIO(b"".join(archive.read(name) for name in pickles))
+    try:
+        if zipfile.is_zipfile(stream):
+            with zipfile.ZipFile(stream) as archive:
+                pickles = [name for name in archive.namelist() if name.endswith(".pkl")]
+                stream = io.BytesIO(b"".join(archive.read(name) for name in pickles))
+    except Exception:  # a damaged zip: read what follows as a bare pickle
+        stream = io.BytesIO(data)
     stream.seek(0)
     strings: list[str] = []
     while stream.tell() < len(stream.getbuffer()):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -23,6 +24,11 @@ from datamodules.datasets import DATASETS
 from datamodules.id_paths import id_problem
 
 KeyPath = tuple[str, ...]
+# PyYAML's pure-Python parser takes seconds on large inputs and time quadratic in the nesting of
+# flow collections ("[[[["), so both are bounded before parsing: a settings file is a few kB.
+MAX_BYTES = 256 * 1024
+MAX_FLOW_DEPTH = 64
+_FLOW_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\n]|\'\')*\'|#[^\n]*|[\[\]{}]')
 
 
 class ConfigFileError(ValueError):
@@ -59,24 +65,32 @@ def read_config_file(path: str | Path) -> ConfigDocument:
     are not strings) is a :class:`ConfigFileError`."""
     path = Path(path)
     data = path.read_bytes()
+    if len(data) > MAX_BYTES:
+        raise ConfigFileError(path, 1, f"{len(data):,} bytes; a settings file has at most {MAX_BYTES:,}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ConfigFileError(path, data.count(b"\n", 0, error.start) + 1, "not UTF-8 text") from None
-    loader = yaml.SafeLoader(text)
+    _check_flow_depth(path, text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         document = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
         raise ConfigFileError(path, line, f"invalid YAML: {error.problem or error.context}") from None
-    except yaml.YAMLError as error:
-        raise ConfigFileError(path, 1, f"invalid YAML: {error}") from None
+    except yaml.YAMLError as error:  # e.g. a ReaderError: a character YAML does not allow
+        position = getattr(error, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else 1
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConfigFileError(path, line, f"invalid YAML: {reason}") from None
     except RecursionError:
         raise ConfigFileError(path, 1, "invalid YAML: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(document, dict):
         raise ConfigFileError(path, 1, f"expected a mapping of settings, found {_kind(document)}")
     lines = _key_lines(node)
@@ -84,6 +98,20 @@ def read_config_file(path: str | Path) -> ConfigDocument:
         if not isinstance(key, str):
             raise ConfigFileError(path, lines.get((str(key),), 1), f"setting names are text, found {key!r}")
     return ConfigDocument(path, document, lines)
+
+
+def _check_flow_depth(path: Path, text: str) -> None:
+    """Refuse ``[``/``{`` nested deeper than :data:`MAX_FLOW_DEPTH` (quoted text and comments skipped)."""
+    depth = 0
+    for token in _FLOW_TOKENS.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                line = text.count("\n", 0, token.start()) + 1
+                raise ConfigFileError(path, line, f"invalid YAML: nested deeper than {MAX_FLOW_DEPTH} levels")
+        elif bracket in "]}":
+            depth = max(depth - 1, 0)
 
 
 def _key_lines(node: yaml.Node, prefix: KeyPath = (), depth: int = 2) -> dict[KeyPath, int]:

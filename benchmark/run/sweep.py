@@ -79,8 +79,8 @@ def load_sweep(path: str | Path) -> Sweep:
     cells = []
     for combination in itertools.product(*values):
         cell = dict(zip(axes, combination))
-        dataset = cell.pop("dataset", settings.get("dataset", "synthetic"))
         values_of_cell = {**settings, **cell}
+        dataset = values_of_cell.pop("dataset", "synthetic")
         weights = values_of_cell.get("backbone_weights")
         if isinstance(weights, dict):  # one weight file per backbone
             backbone = values_of_cell.get("backbone", "smallcnn")
@@ -88,7 +88,10 @@ def load_sweep(path: str | Path) -> Sweep:
                 where = ("settings" if "backbone_weights" in settings else "grid", "backbone_weights")
                 raise document.error(where, f"backbone_weights names no file for backbone {backbone!r}")
             values_of_cell["backbone_weights"] = weights[backbone]
-        cells.append(resolve_config(dataset, **values_of_cell))
+        try:
+            cells.append(resolve_config(dataset, **values_of_cell))
+        except ValueError as error:  # a combination RunConfig refuses
+            raise document.error(("grid",), f"cell {len(cells) + 1}: {error}") from None
     ids = [cell.run_id for cell in cells]
     if len(set(ids)) != len(ids):
         raise document.error(("grid",), "the grid repeats a configuration")

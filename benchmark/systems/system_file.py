@@ -91,10 +91,13 @@ def _pairs(document: ConfigDocument, shared: dict[str, Any], splits: list[str]) 
     for own, name in ((spatial, "spatial"), (temporal, "temporal")):
         if "split" in own or "split" in shared:
             raise document.error((name,), "the split comes from 'splits', not from the streams' settings")
-    return tuple(
-        StreamPair(split, stream_config(document.path, shared, spatial, split), stream_config(document.path, shared, temporal, split))
-        for split in splits
-    )
+    try:
+        return tuple(
+            StreamPair(split, stream_config(document.path, shared, spatial, split), stream_config(document.path, shared, temporal, split))
+            for split in splits
+        )
+    except ValueError as error:  # a combination RunConfig refuses
+        raise document.error(("spatial",), str(error)) from None
 
 
 def load_system_file(path: str | Path) -> SystemFile:

@@ -9,6 +9,7 @@ a space) and blank lines are accepted. Paths built from ids in a line stay insid
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 from collections.abc import Iterable, Iterator
@@ -39,10 +40,11 @@ def read_text(path: Path) -> str:
         raise AnnotationFileError(path, f"cannot read the annotation file: {os_error_reason(error)}") from None
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        before = io.StringIO(data[: error.start].decode("utf-8-sig"), newline="").readlines()
+    except UnicodeDecodeError as error:  # its position counts from after a byte-order mark
+        bad = error.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
+        before = io.StringIO(data[:bad].decode("utf-8-sig"), newline="").readlines()
         number = len(before) + (0 if before and not before[-1].endswith(("\n", "\r")) else 1)
-        raise AnnotationError(path, number, f"not UTF-8 text (byte 0x{data[error.start]:02x})") from None
+        raise AnnotationError(path, number, f"not UTF-8 text (byte 0x{data[bad]:02x})") from None
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:

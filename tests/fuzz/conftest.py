@@ -1,0 +1,24 @@
+"""Prints each parser's fuzz figures after the session; writes them as JSON to STBENCH_FUZZ_REPORT if set."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+
+from tests.fuzz.harness import LEDGER, PROFILE
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001 (pytest's hook signature)
+    if not LEDGER:
+        return
+    terminalreporter.section(f"fuzz figures (profile {PROFILE})")
+    terminalreporter.write_line(f"{'parser':<22} {'inputs':>8} {'foreign exceptions':>19} {'slowest input':>14}  outcomes")
+    for name, figures in sorted(LEDGER.items()):
+        outcomes = ", ".join(f"{kind} {count}" for kind, count in sorted(figures.outcomes.items()))
+        terminalreporter.write_line(
+            f"{name:<22} {figures.inputs:>8} {figures.foreign_exceptions:>19} {figures.slowest_s:>12.3f} s  {outcomes}"
+        )
+    report = os.environ.get("STBENCH_FUZZ_REPORT")
+    if report:
+        with open(report, "w", encoding="utf-8") as handle:
+            json.dump({"profile": PROFILE, "parsers": {k: asdict(v) for k, v in sorted(LEDGER.items())}}, handle, indent=1)
