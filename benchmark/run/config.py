@@ -49,6 +49,11 @@ class RunConfig:
     # gets each step's map spatially averaged ("pool") or whole ("flatten", as published)
     temporal_first_conv: str = "random"
     fusion_conv_summary: str = "pool"
+    # learning-rate schedule: "steps" (lr × 0.1 at lr_steps) or "two_stage" (lr until the validation
+    # loss stops improving for stage_patience epochs, then lr × 0.1 from the weights reached;
+    # benchmark.run.schedule)
+    lr_schedule: str = "steps"
+    stage_patience: int = 2
 
     @property
     def run_id(self) -> str:
@@ -72,6 +77,12 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "modality", Modality(self.modality))
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.lr_schedule == "two_stage" and self.lr_steps:
+            raise ValueError(
+                f"lr_schedule two_stage places its lr step itself: set lr_steps to [] (got {list(self.lr_steps)})"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (strings, numbers, lists): what config.json and checkpoints hold."""
@@ -80,6 +91,8 @@ class RunConfig:
         data["modality"] = str(self.modality)
         return data
 
+
+LR_SCHEDULES = ("steps", "two_stage")
 
 LATER_FIELDS: dict[str, Any] = {
     "frozen_backbone": False,
@@ -90,6 +103,8 @@ LATER_FIELDS: dict[str, Any] = {
     "holdout_fraction": 0.0,
     "temporal_first_conv": "random",
     "fusion_conv_summary": "pool",
+    "lr_schedule": "steps",
+    "stage_patience": 2,
 }
 
 

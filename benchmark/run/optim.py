@@ -55,8 +55,11 @@ def make_optimizer(name: str, params: Iterable[Any], lr: float, momentum: float 
 
 def build_optimizer(config: RunConfig, model: nn.Module) -> dict[str, Any]:
     """The run's optimizer over ``model``'s parameter groups and its step schedule (lr ×0.1 at
-    ``lr_steps``), as Lightning's ``configure_optimizers`` returns them."""
+    ``lr_steps``), as Lightning's ``configure_optimizers`` returns them. The two-stage schedule has
+    no scheduler: a callback lowers the lr (:mod:`benchmark.run.schedule`)."""
     groups = parameter_groups(model, config.lr, config.weight_decay)
     optimizer = make_optimizer(config.optimizer, groups, config.lr, config.momentum)
+    if config.lr_schedule == "two_stage":
+        return {"optimizer": optimizer}
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.lr_steps), gamma=0.1)
     return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}

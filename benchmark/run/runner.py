@@ -28,10 +28,12 @@ from benchmark.run.module import VideoClassifier
 from benchmark.run.options import RunOptions
 from benchmark.run.rng_state import RandomStateCheckpoint
 from benchmark.run.rows import elapsed, failed_row, finished_row, video_counts
+from benchmark.run.schedule import schedule_callbacks
 from benchmark.run.throughput import TestThroughput, TrainThroughput
-from benchmark.run.trainer import build_trainer
+from benchmark.run.trainer import LEARNING_CURVE, build_trainer, csv_log
 from benchmark.run.wandb_logging import log_run_to_wandb
 from datamodules.datasets import get_dataset
+from datamodules.storage import write_atomically
 
 __all__ = ["RunOptions", "run", "record_failure", "resumable_checkpoint", "epochs_trained"]
 
@@ -109,6 +111,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
     test_throughput = TestThroughput()
     checkpoint = ModelCheckpoint(dirpath=options.checkpoint_dir(config.run_id), save_last=True)
     callbacks: list[pl.Callback] = [throughput, test_throughput, checkpoint, RandomStateCheckpoint()]
+    callbacks += schedule_callbacks(config)
     if options.progress:
         # redraw every step on a terminal; in a log file every 25 steps is enough
         callbacks.append(TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 25))
@@ -156,11 +159,20 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
         wall_s=elapsed(started),
     )
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    keep_learning_curve(config, options, run_dir)
     log_run_to_wandb(trainer, row, model.test_confusion, names)
     if model.test_confusion is not None:
         save_confusion(model.test_confusion, names, run_dir / "confusion.csv")
     upsert_rows(options.leaderboard, [row])
     return row
+
+
+def keep_learning_curve(config: RunConfig, options: RunOptions, run_dir: Path) -> None:
+    """Copy Lightning's CSV log next to the run's other results (``<results>/runs/<id>/metrics.csv``),
+    so that reports can draw the learning curve from committed files."""
+    log = csv_log(config, options)
+    if log.is_file():
+        write_atomically(run_dir / LEARNING_CURVE, log.read_bytes())
 
 
 def accuracy_figures(model: VideoClassifier, splits: Any) -> dict[str, float]:

@@ -1,6 +1,7 @@
 """The Lightning Trainer of a run: devices, limits, gradient clipping, loggers."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
@@ -9,6 +10,14 @@ from pytorch_lightning.loggers import CSVLogger, Logger
 from benchmark.run.config import RunConfig
 from benchmark.run.options import RunOptions
 from benchmark.run.wandb_logging import wandb_logger
+
+
+LEARNING_CURVE = "metrics.csv"
+
+
+def csv_log(config: RunConfig, options: RunOptions) -> Path:
+    """Lightning's CSV log of the run (losses, accuracies and learning rates per step and epoch)."""
+    return Path(options.work_dir) / config.run_id / "logs" / LEARNING_CURVE
 
 
 def run_loggers(config: RunConfig, options: RunOptions) -> list[Logger]:

@@ -52,6 +52,8 @@ def test_fit_and_test_write_one_complete_row(tiny_synthetic, tmp_path, head):
     assert confusion["support"].sum() == 9
     diagonal = sum(confusion.iloc[i, i] for i in range(len(confusion)))
     assert diagonal / 9 == pytest.approx(saved["top1"])
+    curve = pd.read_csv(run_dir / "metrics.csv")  # Lightning's CSV log, kept with the results
+    assert curve.dropna(subset=["train/loss_epoch"])["epoch"].tolist() == [0]
 
 
 def test_rerunning_a_config_replaces_its_row(tiny_synthetic, tmp_path):
