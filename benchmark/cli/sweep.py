@@ -24,7 +24,7 @@ def add_sweep_parser(commands: argparse._SubParsersAction) -> None:
     cells.add_argument("--status", action="store_true", help="print where every cell stands and exit")
     cells.add_argument("--retry-failed", action="store_true", help="give each cell with a failed row one more attempt")
     cells.add_argument(
-        "--no-wait", action="store_true", help="stop when the cells left are held by other processes, instead of waiting"
+        "--no-wait", action="store_true", help="stop when the cells left are held by other processes (default: wait)"
     )
     cells.add_argument(
         "--claim-timeout",
@@ -34,7 +34,7 @@ def add_sweep_parser(commands: argparse._SubParsersAction) -> None:
         help="seconds without a heartbeat after which a claim is stale (default 300; every process must agree)",
     )
     launch = parser.add_argument_group("scheduler (submitit): submit jobs that each run this sweep")
-    launch.add_argument("--launcher", choices=["slurm", "local"], default=None, help="submit jobs instead of training here")
+    launch.add_argument("--launcher", choices=["slurm", "local"], default=None, help="submit jobs, train nothing here")
     launch.add_argument("--jobs", type=int, default=1, help="jobs running at the same time (a job array)")
     launch.add_argument("--nodes", type=int, default=1, help="nodes per job (DDP across them)")
     launch.add_argument("--gpus-per-node", type=int, default=0, help="GPUs per node, one DDP process each (0: CPU)")
@@ -43,9 +43,9 @@ def add_sweep_parser(commands: argparse._SubParsersAction) -> None:
     launch.add_argument("--mem-gb", type=float, default=None)
     launch.add_argument("--time-min", type=int, default=24 * 60, help="time limit of a job in minutes")
     launch.add_argument(
-        "--slurm-option", action="append", default=[], metavar="KEY=VALUE", help="a further sbatch option, e.g. account=abc"
+        "--slurm-option", action="append", default=[], metavar="KEY=VALUE", help="a further sbatch option: account=abc"
     )
-    launch.add_argument("--launcher-dir", default=None, help="submitit's scripts and logs (default <work-dir>/submitit)")
+    launch.add_argument("--launcher-dir", default=None, help="submitit's files and logs (default <work-dir>/submitit)")
     launch.add_argument("--follow", action="store_true", help="wait for the submitted jobs and print the sweep's rows")
     parser.set_defaults(handler=command_sweep)
 

@@ -24,7 +24,6 @@ import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from filelock import SoftFileLease, Timeout
 
@@ -93,13 +92,6 @@ class Claim:
             self.claims.write_record(self.record)
         if self.lease.is_locked:
             self.lease.release(force=True)
-
-    def __enter__(self) -> Claim:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *rest: Any) -> None:
-        if self.lease.is_locked:
-            self.release("interrupted" if kind is not None else None)
 
 
 class CellClaims:

@@ -54,7 +54,9 @@ def sweep_status(sweep: Sweep, results_dir: str | Path, timeout_s: float = DEFAU
         age = claims.heartbeat_age(run_id)
         attempts = f"attempt {record.attempt}" if record else "attempt 1"
         if row is not None and row["status"] == "finished":
-            state, detail = "finished", f"top-1 {row['top1']:.4f}" + (f", by pid {record.pid} on {record.host}" if record else "")
+            state, detail = "finished", f"top-1 {row['top1']:.4f}"
+            if record is not None:
+                detail += f", by pid {record.pid} on {record.host}"
         elif age is not None:
             state = "stale" if holder_gone(record, age, timeout_s) else "running"
             detail = holder_text(record, age)
