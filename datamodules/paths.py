@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 from typing import Literal
 
@@ -39,12 +40,12 @@ def path_problem(path: str | Path, kind: Literal["file", "folder"]) -> str | Non
         if error.errno == errno.ENOENT and os.path.islink(path):
             return f"broken symbolic link (its target {os.readlink(path)} does not exist)"
         return os_error_reason(error)
-    is_folder = os.path.isdir(path)
+    is_folder = stat.S_ISDIR(status.st_mode)
     if kind == "file" and is_folder:
         return "is a folder, expected a file"
     if kind == "folder" and not is_folder:
         return "is a file, expected a folder"
-    if kind == "file" and not os.path.isfile(path):
+    if kind == "file" and not stat.S_ISREG(status.st_mode):
         return f"not a regular file (mode {oct(status.st_mode)})"
     mode = os.R_OK | (os.X_OK if kind == "folder" else 0)
     if not os.access(path, mode):

@@ -88,6 +88,8 @@ CLIPS: tuple[Clip, ...] = (
     Clip("h264_b3", ".mp4", "mp4", "libx264", 60, options={"x264-params": "bframes=3:b-pyramid=normal"}, decord=True),
     Clip("h264_vfr", ".mp4", "mp4", "libx264", 50, vfr=True, options={"x264-params": "bframes=2"}, decord=True),
     Clip("h264_rotated", ".mp4", "mp4", "libx264", 40, rotate=90, options={"x264-params": "bframes=2"}),
+    Clip("h264_rotated_180", ".mp4", "mp4", "libx264", 30, rotate=180),
+    Clip("h264_rotated_270", ".mp4", "mp4", "libx264", 30, rotate=270),
     Clip("hevc_mp4_b3", ".mp4", "mp4", "libx265", 60, options={"x265-params": "bframes=3:log-level=error"}),
     Clip("av1_mp4", ".mp4", "mp4", "libsvtav1", 40, options={"svtav1-params": "log-level=0"}),
     # Something-Something v2: VP8 / VP9 WebM with alt-ref frames, with and without cues

@@ -110,7 +110,11 @@ def test_the_display_rotation_is_applied_and_never_stretched(clip_folder):
         assert video.fit.resized == (107, 80) and video.frames([5]).shape == (1, 80, 80, 3)
 
 
-@pytest.mark.parametrize("clip", [c for c in CLIPS if not c.decord], ids=[c.name for c in CLIPS if not c.decord])
+# decord turns a 180° display rotation itself (90° and 270° break it); rotated files are still decoded in order.
+IN_ORDER = [c for c in CLIPS if not c.decord and c.rotate != 180]
+
+
+@pytest.mark.parametrize("clip", IN_ORDER, ids=[c.name for c in IN_ORDER])
 def test_bare_decord_is_wrong_on_every_clip_decoded_in_order(clip_folder, clip):
     """Why those clips are not read with decord: on each, decord fails or returns a wrong frame."""
     import decord
