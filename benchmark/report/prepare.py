@@ -219,7 +219,7 @@ SPLIT_HEADER = ["split", "records", "usable", "problems", "warnings", "frames mi
 def decoding_summary(report: PrepareReport) -> str:
     """E.g. "22 videos (MPEG-1 in mpeg-ps: decord's seek is not frame-exact: 22)", or "none"."""
     if not report.decoding:
-        return "none (decord's seek is exact on every video)"
+        return "none"
     total = sum(count for _, count in report.decoding)
     return f"{total} videos (" + "; ".join(f"{reason}: {count}" for reason, count in report.decoding) + ")"
 
