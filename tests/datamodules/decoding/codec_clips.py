@@ -71,6 +71,8 @@ class Clip:
         return self.name + self.suffix
 
 
+# Alt-ref frames asked for; libvpx's one-pass mode emits none in clips like these (no hidden VP8 frame,
+# no VP9 superframe), and PyAV cannot run the two-pass encode that makes them (it exposes no stats_out).
 ALT_REF = {"auto-alt-ref": "1", "lag-in-frames": "16"}
 CLIPS: tuple[Clip, ...] = (
     # UCF11's .mpg: MPEG-1 / MPEG-2 program streams, GOP 12 without and GOP 15 with B-frames
@@ -92,7 +94,7 @@ CLIPS: tuple[Clip, ...] = (
     Clip("h264_rotated_270", ".mp4", "mp4", "libx264", 30, rotate=270),
     Clip("hevc_mp4_b3", ".mp4", "mp4", "libx265", 60, options={"x265-params": "bframes=3:log-level=error"}),
     Clip("av1_mp4", ".mp4", "mp4", "libsvtav1", 40, options={"svtav1-params": "log-level=0"}),
-    # Something-Something v2: VP8 / VP9 WebM with alt-ref frames, with and without cues
+    # Something-Something v2: VP8 / VP9 WebM, with and without cues
     Clip("vp8_cues", ".webm", "webm", "libvpx", 60, options=ALT_REF, decord=True),
     Clip("vp9_cues", ".webm", "webm", "libvpx-vp9", 60, options=ALT_REF, decord=True),
     Clip("vp9_no_cues", ".webm", "webm", "libvpx-vp9", 60, options=ALT_REF, no_cues=True),
