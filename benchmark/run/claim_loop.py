@@ -8,7 +8,9 @@ back, so a process that claims the cell later sees that row. A process with noth
 claim waits for the cells other processes hold — taking over those whose holder died — until
 every cell is finished or failed (``wait=False``: it stops instead).
 
-A cell with a ``failed`` row is not run again unless ``retry_failed``: then each failed cell gets
+A run that fails leaves a ``failed`` row and the loop goes on with the next cell; an error that
+leaves no row (the run could not start: a refused checkpoint, a bad setting) stops the loop. A
+cell with a ``failed`` row is not run again unless ``retry_failed``: then each failed cell gets
 one more attempt, counted in its claim record, whichever process makes it.
 
 In a multi-process job (DDP) only global rank 0 claims; the other ranks train the cells it
@@ -76,6 +78,7 @@ class ClaimLoop:
         self.plan = plan
         self.claims = CellClaims(options.results_dir, settings.claim_timeout_s)
         self.outcome = ClaimLoopOutcome()
+        self.attempted: set[str] = set()
         self.me = f"host {socket.gethostname()} pid {os.getpid()}"
         states = cell_states(sweep, options)
         failed = [run_id for run_id, state in states.items() if state == "failed"]
@@ -90,6 +93,8 @@ class ClaimLoop:
         )
 
     def wanted(self, config: RunConfig, state: str) -> bool:
+        if config.run_id in self.attempted:  # once per cell and process, whatever the outcome
+            return False
         if state == "":
             return True
         return state == "failed" and self.retry.get(config.run_id) == attempts(self.claims, config.run_id)
@@ -142,6 +147,7 @@ class ClaimLoop:
             self.outcome.retried.append(config.run_id)
         if self.plan is not None:
             self.plan.publish(config.run_id)
+        self.attempted.add(config.run_id)
         self.progress.start_cell()
         outcome = "interrupted"
         try:
@@ -154,6 +160,8 @@ class ClaimLoop:
             say(f"[sweep] run {config.run_id} failed: {type(error).__name__}: {error}")
             if self.plan is not None:
                 raise  # the job's other processes ended with the run; so does the job
+            if cell_states(self.sweep, self.options)[config.run_id] != "failed":
+                raise  # the run could not start (a refused checkpoint, a bad setting): stop the sweep
         finally:
             if claim.lost:
                 say(f"[sweep] warning: the claim of run {config.run_id} lapsed while it trained (no heartbeat)")
