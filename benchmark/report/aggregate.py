@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.results.spreadsheet import write_spreadsheet_csv
 from benchmark.run.config import RunConfig
 from benchmark.report.published import STUDY_HEAD_ORDER
 
@@ -116,7 +117,5 @@ def aggregated_path(leaderboard: str | Path) -> Path:
 
 
 def write_aggregated(table: pd.DataFrame, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False, lineterminator="\n")
-    return path
+    """The per-setting table, for people: text quoted and never read as a spreadsheet formula."""
+    return write_spreadsheet_csv(table, path, index=False, lineterminator="\n")

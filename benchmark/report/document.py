@@ -102,7 +102,7 @@ def _title(key: Key) -> str:
 
 def _status_counts(rows: pd.DataFrame) -> str:
     counts = rows["status"].fillna("(blank)").astype(str).value_counts().sort_index()
-    return ", ".join(f"{status}: {number}" for status, number in counts.items())
+    return ", ".join(f"{fmt.text(status)}: {number}" for status, number in counts.items())
 
 
 def _runs_word(number: int) -> str:
@@ -177,9 +177,9 @@ def _table(group: pd.DataFrame, key: Key, varying: Sequence[str]) -> tuple[list[
         if not complete:
             incomplete.append(_row_label(row, varying))
         segments = int(key[2]) if key[2].isdigit() else -1
-        setting = [", ".join(f"{c}={fmt.setting(row[c])}" for c in varying)] if varying else []
+        setting = [fmt.text(", ".join(f"{c}={fmt.setting(row[c])}" for c in varying))] if varying else []
         rows.append([
-            f"`{row['head']}`", *setting,
+            fmt.code(row["head"]), *setting,
             fmt.count(row["head_params"]), fmt.macs(row["head_macs"]), fmt.macs(row["total_macs"]),
             fmt.percent(row["top1_mean"], row["top1_std"], row["n_seeds"]),
             fmt.percent(row["top5_mean"], row["top5_std"]),
@@ -206,10 +206,10 @@ def _macs_figure(group: pd.DataFrame, key: Key, labels: list[str], context: _Con
     })  # fmt: skip
     title = f"top-1 vs total MACs — {_title(key)}"
     path = plot_top1_vs_macs(points, context.files_dir / f"{stem}_top1_vs_macs.png", title)
-    lines = [f"![top-1 vs total MACs, {_title(key)}]({context.link_dir}/{quote(path.name)})", ""]
+    lines = [f"![top-1 vs total MACs, {fmt.text(_title(key))}]({context.link_dir}/{quote(path.name)})", ""]
     left_out = [label for label, keep in zip(labels, usable) if not keep]
     if left_out:
-        lines += [f"_Not in the plot (no MAC count): {', '.join(left_out)}._", ""]
+        lines += [f"_Not in the plot (no MAC count): {fmt.text(', '.join(left_out))}._", ""]
     return lines, [path]
 
 
@@ -225,23 +225,25 @@ def _per_class_figure(group: pd.DataFrame, key: Key, labels: list[str], context:
     matrix = pd.DataFrame({label: series.reindex(order) for label, series in columns.items()}).T * 100
     title = f"per-class test accuracy (%), mean over seeds — {_title(key)}"
     path = plot_per_class(matrix, context.files_dir / f"{stem}_per_class.png", title)
-    lines = [f"![per-class accuracy, {_title(key)}]({context.link_dir}/{quote(path.name)})", ""]
+    lines = [f"![per-class accuracy, {fmt.text(_title(key))}]({context.link_dir}/{quote(path.name)})", ""]
     if missing:
-        lines += [f"_No confusion.csv for run(s) {', '.join(sorted(missing))}: left out of the per-class means._", ""]
+        runs = fmt.text(", ".join(sorted(missing)))
+        lines += [f"_No confusion.csv for run(s) {runs}: left out of the per-class means._", ""]
     return lines, [path]
 
 
 def _section(key: Key, group: pd.DataFrame, excluded: pd.DataFrame, context: _Context) -> Section:
     shared, varying = _setting_split(group, context.setting_columns)
-    lines = [f"## {_title(key)}", ""]
+    lines = [f"## {fmt.text(_title(key))}", ""]
     if shared:
-        common = ", ".join(f"{c} `{fmt.setting(group[c].iloc[0])}`" for c in shared)
+        common = ", ".join(f"{c} {fmt.code(fmt.setting(group[c].iloc[0]))}" for c in shared)
         lines += [f"Settings shared by every row: {common}.", ""]
     table, incomplete = _table(group, key, varying)
     lines += [*table, ""]
     if incomplete:
         lines += [
-            f"{fmt.WARNING} **Not the whole test set** for {', '.join(incomplete)}: at least one seed evaluated "
+            f"{fmt.WARNING} **Not the whole test set** for {fmt.text(', '.join(incomplete))}: at least one seed "
+            "evaluated "
             "fewer clips than the test set has, so those accuracies are not comparable.",
             "",
         ]
@@ -320,7 +322,7 @@ def generate_report(
         lines += ["## Settings without a finished run", ""]
         for key in unfinished_only:
             rows = _matching(excluded, excluded_keys, key)
-            lines.append(f"- {_title(key)}: {_runs_word(len(rows))} ({_status_counts(rows)})")
+            lines.append(f"- {fmt.text(_title(key))}: {_runs_word(len(rows))} ({_status_counts(rows)})")
         lines.append("")
 
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,9 @@
-"""Fixed text formatting of report cells: the same numbers always give the same characters."""
+"""Fixed text formatting of report cells: the same numbers always give the same characters.
+
+Text that comes from outside (labels, ids, leaderboard values) is escaped where it is written:
+:func:`text` and :func:`code` make it literal inline Markdown on one line, and
+:func:`markdown_table` keeps every row's cells apart whatever they hold.
+"""
 from __future__ import annotations
 
 import re
@@ -77,10 +82,45 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "group"
 
 
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")  # line ends and other control characters
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>~|$&!#])")
+_WORD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")  # "_" that could open or close emphasis
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)((?:\\\\)*)\|")  # a "|" after an even number of backslashes
+
+
+def one_line(value: object) -> str:
+    """``value`` as text on one line: line ends and control characters become a space."""
+    return _LINE_BREAKS.sub(" ", str(value)).strip()
+
+
+def text(value: object) -> str:
+    """``value`` as literal Markdown text: one line, every character that could format it escaped
+    (an underscore inside a word, as in ``rnn_tanh``, cannot and stays as it is)."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(value))
+    return _WORD_UNDERSCORE.sub(r"\\_", escaped)
+
+
+def code(value: object) -> str:
+    """``value`` as a one-line code span whose backticks cannot end it early."""
+    shown = one_line(value)
+    longest = max((len(run) for run in re.findall(r"`+", shown)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if shown.startswith("`") or shown.endswith("`") or not shown else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
+
+
+def table_cell(cell: str) -> str:
+    """A cell of Markdown on one line whose every ``|`` is escaped, so it cannot split its row."""
+    return _UNESCAPED_PIPE.sub(lambda m: m.group(1) + "\\|", one_line(cell))
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> list[str]:
-    """GitHub-flavoured Markdown table lines; ``right`` marks right-aligned (numeric) columns."""
+    """GitHub-flavoured Markdown table lines; ``right`` marks right-aligned (numeric) columns.
+
+    Cells are Markdown (escape outside text with :func:`text` or :func:`code`); whatever they hold,
+    each stays one cell of one row (:func:`table_cell`)."""
     def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+        return "| " + " | ".join(table_cell(cell) for cell in cells) + " |"
 
     rule = "|" + "|".join("---:" if flag else "---" for flag in right) + "|"
     return [line(header), rule, *(line(row) for row in rows)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmark.report import format as fmt
 from benchmark.report.aggregate import FINISHED
 from benchmark.report.published import HYBRID_PUBLISHED
 from datamodules.datasets import DATASETS, get_dataset
@@ -62,5 +63,5 @@ def hybrid_section(frame: pd.DataFrame) -> list[str]:
     keys = ["dataset", "split", "backbone"]
     for (dataset, split, backbone), group in rows.groupby(keys, sort=True, dropna=False):
         multi = _multi_label(str(dataset))
-        lines += [f"### {dataset} · split {split} · {backbone}", "", *_table(group, multi), ""]
+        lines += [f"### {fmt.text(f'{dataset} · split {split} · {backbone}')}", "", *_table(group, multi), ""]
     return lines

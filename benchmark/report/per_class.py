@@ -6,14 +6,19 @@ from typing import Iterable
 
 import pandas as pd
 
+from benchmark.results.confusion import read_confusion
+from datamodules.id_paths import join_inside
+
 
 def confusion_path(runs_dir: str | Path, run_id: str) -> Path:
-    return Path(runs_dir) / str(run_id) / "confusion.csv"
+    """``<runs_dir>/<run_id>/confusion.csv``; a run id (read from a leaderboard) that would leave
+    ``runs_dir`` is refused (:func:`datamodules.id_paths.join_inside`, a ValueError)."""
+    return join_inside(runs_dir, str(run_id), "run id") / "confusion.csv"
 
 
 def read_class_accuracy(path: str | Path) -> pd.Series:
     """Accuracy per true class (fraction), indexed by class name in the file's order."""
-    frame = pd.read_csv(path, index_col=0)
+    frame = read_confusion(path)
     accuracy = pd.to_numeric(frame["accuracy"], errors="coerce")
     accuracy.index = accuracy.index.astype(str)
     return accuracy

@@ -1,11 +1,13 @@
 """The report's PNG figures, drawn with matplotlib's Agg canvas under a fixed style.
 
 Figures are built without pyplot (no global backend or figure state) and saved without the
-"Software" metadata, so the same inputs give the same bytes.
+"Software" metadata, so the same inputs give the same bytes. Text from outside (labels, titles) is
+drawn as it is written (:func:`figure_text`): on one line, and never read as mathtext.
 """
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,13 @@ DPI = 100
 _STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "savefig.dpi": DPI}
 MAX_NAMED_CLASSES = 60
 MAX_ANNOTATED_CELLS = 400
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+def figure_text(value: object) -> str:
+    """``value`` as literal figure text: control characters and line ends become a space, and ``$``
+    is escaped so that matplotlib never parses (or fails on) a label as mathtext."""
+    return _CONTROL.sub(" ", str(value)).strip().replace("$", r"\$")
 
 
 def _save(figure: Figure, path: Path) -> Path:
@@ -62,11 +71,13 @@ def plot_top1_vs_macs(points: pd.DataFrame, path: str | Path, title: str) -> Pat
             fmt="o", color="tab:blue", ecolor="tab:gray", capsize=3, markersize=5,
         )  # fmt: skip
         for label, x, y in zip(points["label"], points["total_macs"], points["top1"]):
-            axes.annotate(str(label), (float(x), float(y)), xytext=(4, 4), textcoords="offset points", fontsize=8)
+            axes.annotate(
+                figure_text(label), (float(x), float(y)), xytext=(4, 4), textcoords="offset points", fontsize=8
+            )
         _log_macs_axis(axes, points["total_macs"].to_numpy(dtype=float))
         axes.set_xlabel("total MACs per clip (log scale; FLOPs ≈ 2 × MACs)")
         axes.set_ylabel("top-1 (%)")
-        axes.set_title(title)
+        axes.set_title(figure_text(title))
         axes.grid(True, which="both", alpha=0.3)
         return _save(figure, Path(path))
 
@@ -82,9 +93,9 @@ def plot_per_class(matrix: pd.DataFrame, path: str | Path, title: str) -> Path:
         axes = figure.add_subplot()
         values = np.ma.masked_invalid(matrix.to_numpy(dtype=float))
         image = axes.imshow(values, aspect="auto", cmap="viridis", vmin=0.0, vmax=100.0, interpolation="nearest")
-        axes.set_yticks(range(rows), [str(label) for label in matrix.index])
+        axes.set_yticks(range(rows), [figure_text(label) for label in matrix.index])
         if classes <= MAX_NAMED_CLASSES:
-            axes.set_xticks(range(classes), [str(name) for name in matrix.columns], rotation=90, fontsize=7)
+            axes.set_xticks(range(classes), [figure_text(name) for name in matrix.columns], rotation=90, fontsize=7)
         else:
             step = 10 ** max(0, math.floor(math.log10(classes)) - 1)
             ticks = list(range(0, classes, step))
@@ -95,6 +106,6 @@ def plot_per_class(matrix: pd.DataFrame, path: str | Path, title: str) -> Path:
                 if not math.isnan(value):
                     colour = "black" if value >= 60 else "white"
                     axes.text(column, row, f"{value:.0f}", ha="center", va="center", fontsize=6, color=colour)
-        axes.set_title(title)
+        axes.set_title(figure_text(title))
         figure.colorbar(image, ax=axes, label="accuracy (%)", shrink=0.9)
         return _save(figure, Path(path))

@@ -16,7 +16,7 @@ from pathlib import Path
 from statistics import median
 from typing import Sequence
 
-from benchmark.report.format import markdown_table, slug
+from benchmark.report.format import code, markdown_table, slug, text
 from datamodules.records import VideoRecord
 from datamodules.decoding.index import SEQUENTIAL_NOTE, VideoIndex, annotation_files, build_index, entry_key
 
@@ -227,12 +227,12 @@ def decoding_summary(report: PrepareReport) -> str:
 def format_report(report: PrepareReport) -> str:
     """The Markdown report."""
     lines = [
-        f"# Dataset check: {report.dataset} (split {report.split})",
+        f"# Dataset check: {text(report.dataset)} (split {text(report.split)})",
         "",
-        f"- root: `{report.root.resolve()}`",
+        f"- root: {code(report.root.resolve())}",
         (f"- distinct videos: {report.videos} ({report.usable} usable; {report.probed} probed now, "
          f"{report.videos - report.probed} from the index)"),
-        f"- frame-count index: `{report.index_file}`",
+        f"- frame-count index: {code(report.index_file)}",
         (f"- problems: {len(report.errors)} unusable videos, {len(report.warnings)} warnings "
          f"(videos shorter than the {report.segments} segments of the training protocol)"),
     ]
@@ -240,7 +240,7 @@ def format_report(report: PrepareReport) -> str:
     lines.append(f"- checked: {checked}")
     lines.append(f"- decoded in order with PyAV: {decoding_summary(report)}")
     if report.report_note:
-        lines.append(f"- note: {report.report_note}")
+        lines.append(f"- note: {text(report.report_note)}")
     lines += ["", "## Splits", "", "Counts are per annotation line; frame counts are over usable videos.", ""]
     lines += markdown_table(SPLIT_HEADER, split_rows(report), [False] + [True] * 7)
     for title, items in (("Problems", report.errors), ("Warnings", report.warnings)):
@@ -248,6 +248,6 @@ def format_report(report: PrepareReport) -> str:
         if not items:
             lines.append("None.")
             continue
-        rows = [[f"`{p.file}`", p.kind, p.detail, f"`{p.source}`", ", ".join(p.splits)] for p in items]
+        rows = [[code(p.file), text(p.kind), text(p.detail), code(p.source), text(", ".join(p.splits))] for p in items]
         lines += markdown_table(["file", "problem", "detail", "annotation", "splits"], rows, [False] * 5)
     return "\n".join(lines) + "\n"

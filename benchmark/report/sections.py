@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmark.report import format as fmt
 from benchmark.report.aggregate import FINISHED, identity_columns
 from datamodules.datasets import DATASETS, get_dataset
 
@@ -34,8 +35,7 @@ def split_mean_section(frame: pd.DataFrame) -> list[str]:
     keys = [c for c in identity_columns(rows) if c != "split"]
     keys += [c for c in ("system",) if c in rows.columns and c not in keys]
     lines = ["## Mean over the official splits", ""]
-    table = ["| " + " | ".join([*keys, "split 1", "split 2", "split 3", "mean"]) + " |",
-             "|" + "---|" * (len(keys) + 4)]  # fmt: skip
+    rows_shown: list[list[str]] = []
     complete = 0
     rows = rows.assign(_split=rows["split"].astype(str), _top1=pd.to_numeric(rows["top1"], errors="coerce"))
     for values, group in rows.groupby(keys, dropna=False, sort=False):
@@ -44,10 +44,12 @@ def split_mean_section(frame: pd.DataFrame) -> list[str]:
             continue
         complete += 1
         values = values if isinstance(values, tuple) else (values,)
-        cells = [str(v) for v in values] + [_percent(per_split[s]) for s in OFFICIAL_SPLITS]
-        table.append("| " + " | ".join([*cells, _percent(per_split.mean())]) + " |")
+        cells = [fmt.text(v) for v in values] + [_percent(per_split[s]) for s in OFFICIAL_SPLITS]
+        rows_shown.append([*cells, _percent(per_split.mean())])
     if not complete:
         return [*lines, "_No setting has finished runs on all three splits yet._", ""]
+    header = [*keys, "split 1", "split 2", "split 3", "mean"]
+    table = fmt.markdown_table(header, rows_shown, [False] * len(keys) + [False] * 4)
     return [*lines, "Top-1 (%) per split and the mean of the three, as the literature reports them.", "", *table, ""]
 
 
@@ -63,17 +65,17 @@ def systems_section(frame: pd.DataFrame) -> list[str]:
              "Fusion weights, SVMs and regularisation strengths were fitted on a held-out part of each training "
              "set, never on the test set. mAP is the mean over classes of the average precision of each system's "
              "own scores for that class (SVM margins as they are, no softmax across classes); multi-label mAP, "
-             "held-out and test alike, is over the classes that have at least one positive video.", "",
-             "| dataset | split | system | component | modality | top-1 (%) | mAP (%) | test videos | fitted |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+             "held-out and test alike, is over the classes that have at least one positive video.", ""]  # fmt: skip
+    header = ["dataset", "split", "system", "component", "modality", "top-1 (%)", "mAP (%)", "test videos", "fitted"]
+    shown = []
     for _, row in rows.iterrows():
         detail = "" if pd.isna(row.get("detail")) else str(row.get("detail"))
-        lines.append(
-            f"| {row['dataset']} | {row['split']} | {row['system']} | {row['head']} | {row['modality']} | "
-            f"{_percent(row['top1'])} | {_percent(row['map'])} | {_count(row['n_test_evaluated'])}/{_count(row['n_test_expected'])} | "
-            f"{detail} |"
-        )
-    return [*lines, ""]
+        shown.append([
+            *(fmt.text(row[c]) for c in ("dataset", "split", "system", "head", "modality")),
+            _percent(row["top1"]), _percent(row["map"]),
+            f"{_count(row['n_test_evaluated'])}/{_count(row['n_test_expected'])}", fmt.text(detail),
+        ])  # fmt: skip
+    return [*lines, *fmt.markdown_table(header, shown, [False] * 9), ""]
 
 
 def data_notes_section(frame: pd.DataFrame) -> list[str]:
@@ -84,9 +86,10 @@ def data_notes_section(frame: pd.DataFrame) -> list[str]:
         if column in rows.columns:
             bad = rows[pd.to_numeric(rows[column], errors="coerce").fillna(0) > 0]
             for _, row in bad.iterrows():
+                listing = fmt.code(f"results/runs/{row['run_id']}/bad_videos.csv")
                 notes.append(
-                    f"- run `{row['run_id']}` ({row['dataset']}, {row['head']}): {int(row[column])} {what}, "
-                    f"listed in `results/runs/{row['run_id']}/bad_videos.csv`"
+                    f"- run {fmt.code(row['run_id'])} ({fmt.text(row['dataset'])}, {fmt.text(row['head'])}): "
+                    f"{int(row[column])} {what}, listed in {listing}"
                 )
     for dataset in sorted(set(rows["dataset"].astype(str))) if "dataset" in rows.columns else []:
         if dataset in DATASETS and get_dataset(dataset).multi_label:

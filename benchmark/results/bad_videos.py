@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from benchmark.results.spreadsheet import write_spreadsheet_csv
 from datamodules.records import VideoRecord
 
 BAD_VIDEO_COLUMNS = ("stage", "video_id", "path", "source", "epochs", "reason")
@@ -42,5 +43,5 @@ def count_stage(table: pd.DataFrame, stage: str) -> int:
 
 
 def save_bad_videos(table: pd.DataFrame, path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False)
+    """The table as a CSV whose ids, paths and reasons cannot start a formula in a spreadsheet."""
+    write_spreadsheet_csv(table, path, index=False)

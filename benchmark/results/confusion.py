@@ -1,4 +1,8 @@
-"""The test confusion matrix of a run as a CSV (rows = true class, columns = predicted class)."""
+"""The test confusion matrix of a run as a CSV (rows = true class, columns = predicted class).
+
+Class names come from annotation files: the CSV is written with :mod:`benchmark.results.spreadsheet`
+(quoted, and no name can start a formula) and read back with :func:`read_confusion`.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,6 +10,8 @@ from typing import Sequence
 
 import pandas as pd
 import torch
+
+from benchmark.results.spreadsheet import read_spreadsheet_csv, write_spreadsheet_csv
 
 
 def save_confusion(confusion: torch.Tensor, class_names: Sequence[str], path: str | Path) -> None:
@@ -15,6 +21,9 @@ def save_confusion(confusion: torch.Tensor, class_names: Sequence[str], path: st
     support = frame.sum(axis=1)
     frame["support"] = support
     frame["accuracy"] = [confusion[i, i].item() / s if s else float("nan") for i, s in enumerate(support)]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path)
+    write_spreadsheet_csv(frame, path)
+
+
+def read_confusion(path: str | Path) -> pd.DataFrame:
+    """A :func:`save_confusion` file, indexed by true class, class names as they were given."""
+    return read_spreadsheet_csv(path, index_col=0)

@@ -92,7 +92,8 @@ def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
         hint = "" if trust else f"; {TRUST_HINT}"
         raise CheckpointError(path, f"not a checkpoint the weights-only unpickler can read ({reason}){hint}") from None
     except Exception as error:  # torch.load raises many types for a file that is not a checkpoint
-        raise CheckpointError(path, f"not a readable checkpoint ({type(error).__name__}: {_first_line(error)})") from None
+        reason = f"not a readable checkpoint ({type(error).__name__}: {_first_line(error)})"
+        raise CheckpointError(path, reason) from None
     if not isinstance(content, dict):
         raise CheckpointError(path, f"holds a {type(content).__name__}, not a checkpoint dictionary")
     return content

@@ -146,7 +146,8 @@ RUN_FIELDS: dict[str, Any] = typing.get_type_hints(RunConfig)
 
 def value_problem(hint: Any, value: Any) -> str | None:
     """None when ``value`` (as YAML gives it) fits the type ``hint``; else what is wrong."""
-    options = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union else (hint,)
+    union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+    options = typing.get_args(hint) if union else (hint,)
     problems = [_one_problem(option, value) for option in options]
     return None if any(problem is None for problem in problems) else problems[0]
 
@@ -166,7 +167,9 @@ def _one_problem(hint: Any, value: Any) -> str | None:
         return None if isinstance(value, str) else f"expected text, found {_shown(value)}"
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         known = [str(member.value) for member in hint]
-        return None if isinstance(value, str) and value in known else f"expected one of {', '.join(known)}, found {_shown(value)}"
+        if isinstance(value, str) and value in known:
+            return None
+        return f"expected one of {', '.join(known)}, found {_shown(value)}"
     if typing.get_origin(hint) is tuple:
         item = typing.get_args(hint)[0]
         if not isinstance(value, (list, tuple)):
@@ -181,7 +184,9 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def run_settings(document: ConfigDocument, values: dict[str, Any], where: KeyPath, grid: bool = False) -> dict[str, Any]:
+def run_settings(
+    document: ConfigDocument, values: dict[str, Any], where: KeyPath, grid: bool = False
+) -> dict[str, Any]:
     """``values`` checked as RunConfig fields (a grid's values are lists of them); a YAML number
     given as a ``split`` becomes its text ("1")."""
     known = {f.name for f in fields(RunConfig)}
@@ -206,7 +211,9 @@ def _split_text(value: Any) -> Any:
 
 def _setting_problem(name: str, value: Any) -> str | None:
     if name == "dataset":
-        return None if isinstance(value, str) and value in DATASETS else f"unknown dataset {_shown(value)}; known: {', '.join(sorted(DATASETS))}"
+        if isinstance(value, str) and value in DATASETS:
+            return None
+        return f"unknown dataset {_shown(value)}; known: {', '.join(sorted(DATASETS))}"
     if name == "backbone_weights" and isinstance(value, dict):  # one weight file per backbone
         wrong = [key for key, path in value.items() if not isinstance(key, str) or not isinstance(path, str)]
         return f"expected backbone names mapped to file paths, found {_shown(wrong[0])}" if wrong else None

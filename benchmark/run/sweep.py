@@ -74,8 +74,9 @@ def load_sweep(path: str | Path) -> Sweep:
     name = plain_name(document, "name", path.stem)
     axes = [key for key in GRID_KEYS if key in grid] + sorted(set(grid) - set(GRID_KEYS))
     values = [grid_values(key, grid[key]) for key in axes]
-    if math.prod(len(axis) for axis in values) > MAX_CELLS:
-        raise document.error(("grid",), f"the grid has {math.prod(len(a) for a in values):,} cells; at most {MAX_CELLS:,}")
+    size = math.prod(len(axis) for axis in values)
+    if size > MAX_CELLS:
+        raise document.error(("grid",), f"the grid has {size:,} cells; at most {MAX_CELLS:,}")
     cells = []
     for combination in itertools.product(*values):
         cell = dict(zip(axes, combination))

@@ -29,6 +29,7 @@ from benchmark.systems.hybrid_settings import HybridSettings
 
 __all__ = ["ConfigFileError", "StreamPair", "SystemFile", "load_hybrid_file", "load_system_file", "stream_config"]
 REQUIRED = ("system", "spatial", "temporal")
+FUSION_METHODS = ("average", "weighted_average", "linear_svm")  # the default when a file names none
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,11 @@ def _pairs(document: ConfigDocument, shared: dict[str, Any], splits: list[str]) 
             raise document.error((name,), "the split comes from 'splits', not from the streams' settings")
     try:
         return tuple(
-            StreamPair(split, stream_config(document.path, shared, spatial, split), stream_config(document.path, shared, temporal, split))
+            StreamPair(
+                split,
+                stream_config(document.path, shared, spatial, split),
+                stream_config(document.path, shared, temporal, split),
+            )
             for split in splits
         )
     except ValueError as error:  # a combination RunConfig refuses
@@ -105,7 +110,7 @@ def load_system_file(path: str | Path) -> SystemFile:
     document = _document(path)
     shared = run_settings(document, section(document, "shared"), ("shared",))
     splits = _text_list(document, ("splits",), document.data.get("splits", ["default"]))
-    fusion = _text_list(document, ("fusion",), document.data.get("fusion", ["average", "weighted_average", "linear_svm"]))
+    fusion = _text_list(document, ("fusion",), document.data.get("fusion", list(FUSION_METHODS)))
     return SystemFile(
         name=str(document.data.get("name", document.path.stem)),
         system=document.data["system"],
@@ -123,7 +128,8 @@ def load_hybrid_file(path: str | Path) -> list[SystemFile]:
         return [load_system_file(path)]
     shared = run_settings(document, section(document, "shared"), ("shared",))
     if "dataset" in shared:
-        raise document.error(("shared", "dataset"), "'splits' maps datasets to splits, so 'shared' must not name a dataset")
+        reason = "'splits' maps datasets to splits, so 'shared' must not name a dataset"
+        raise document.error(("shared", "dataset"), reason)
     systems = []
     for dataset, names in splits.items():
         where = ("splits", str(dataset))

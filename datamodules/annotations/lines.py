@@ -74,7 +74,8 @@ def check_id(identifier: str, path: Path, line_number: int, what: str = "video i
     """``identifier`` when it can name a path inside a dataset root, else an :class:`AnnotationError`."""
     problem = id_problem(identifier)
     if problem is not None:
-        raise AnnotationError(path, line_number, f"{what} {identifier!r} cannot name a path inside the dataset: it {problem}")
+        reason = f"{what} {identifier!r} cannot name a path inside the dataset: it {problem}"
+        raise AnnotationError(path, line_number, reason)
     return identifier
 
 
