@@ -35,11 +35,15 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-TEXT_COLUMNS: tuple[str, ...] = (
-    "run_id", "timestamp", "git_sha", "status", "dataset", "split", "system", "modality", "backbone", "head",
-    "error", "detail",
+# Columns that hold numbers (or nothing); any other column, a newer one included, is read as it is.
+NUMBER_COLUMNS: tuple[str, ...] = (
+    "segments", "input_size", "seed", "epochs", "batch_size", "lr", "world_size",
+    "top1", "top5", "mean_class_acc", "map", "top1_reversed_pairs",
+    "n_test", "n_test_expected", "n_test_evaluated", "n_test_failed", "n_train_skipped", "test_views",
+    "head_params", "transform_params", "backbone_params", "total_params",
+    "head_macs", "transform_macs", "backbone_macs", "total_macs",
+    "resumed_epoch", "train_clips_per_s", "test_clips_per_s", "wall_s", "zero_row_fraction",
 )  # fmt: skip
-NUMBER_COLUMNS: tuple[str, ...] = tuple(c for c in LEADERBOARD_COLUMNS if c not in TEXT_COLUMNS)
 REQUIRED_COLUMNS: tuple[str, ...] = ("run_id", "status")
 _PANDAS_LINE = re.compile(r"\bline (\d+)|\brow (\d+)")
 
