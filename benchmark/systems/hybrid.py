@@ -220,7 +220,7 @@ def run_hybrid(
     results = [
         *_cnn_results(spatial, temporal, options, test),
         *_lstm_results(parts, k, multi, settings, features),
-        *svm_results(extracted, k, multi, settings, video_level),
+        *svm_results(extracted, k, multi, settings, features),
         *_fusion_results(parts, k, multi, settings, video_level),
     ]
     by_name = {result.name: result for result in results}

@@ -17,6 +17,7 @@ the held-out part only chooses C and the widths, and the test set chooses nothin
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,9 +99,10 @@ def _metric_name(multi_label: bool) -> str:
 
 
 def svm_results(
-    parts: dict[str, Part], num_classes: int, multi_label: bool, settings: HybridSettings, features: str
+    parts: dict[str, Part], num_classes: int, multi_label: bool, settings: HybridSettings, features: Sequence[str]
 ) -> list[ComponentResult]:
-    """The five SVM baselines on the (unstandardised) ``parts``; ``features`` describes them for the rows."""
+    """The five SVM baselines on the (unstandardised) ``parts``; ``features`` names each stream's frame
+    features for the rows (e.g. "pooled maps (128-d)")."""
     train, held_out, test = parts["train"], parts["val"], parts["test"]
     targets = one_vs_rest_targets(train.labels, num_classes, multi_label)
     per_part = [video_features(p) for p in (train, held_out, test)]
@@ -121,15 +123,16 @@ def svm_results(
         margins.append(svms.decision(kernel.test))
         detail = (
             f"{stream} chi2-kernel SVM (one-vs-rest) C={c:g} width={kernel.width:g} (gamma={kernel.gamma:.4g}), "
-            f"held-out {metric} {value:.4f}; {features}"
+            f"held-out {metric} {value:.4f}; video-level features: {features[s]}, time-averaged"
         )
         results.append(ComponentResult(component, margins[-1], test.labels, {**columns, "detail": detail}))
 
     early = [(a + b) / 2 for a, b in zip(*((k.train, k.held_out, k.test) for k in kernels))]
     value, c, svms = _best_svm(KernelChoice(0.0, 0.0, *early), targets, held_out, multi_label, settings.svm_c_grid)
+    both = f"video-level features: spatial {features[0]}, motion {features[1]}, time-averaged"
     detail = (
         f"one SVM on the mean of the two chi2 kernels (widths as chosen per feature), C={c:g}, "
-        f"held-out {metric} {value:.4f}"
+        f"held-out {metric} {value:.4f}; {both}"
     )
     results.append(ComponentResult("svm_ef", svms.decision(early[2]), test.labels, {**columns, "detail": detail}))
 
@@ -141,7 +144,7 @@ def svm_results(
     ending = f"converged after {mkl.iterations}" if mkl.converged else f"stopped at {mkl.iterations}"
     detail = (
         f"lp-norm MKL p={settings.mkl_p:g} of the two chi2 kernels: theta=({theta}) (spatial, motion), {ending} "
-        f"iterations, C={c:g}, held-out {metric} {value:.4f}"
+        f"iterations, C={c:g}, held-out {metric} {value:.4f}; {both}"
     )
     scores = mkl.decision([k.test for k in kernels])
     results.append(ComponentResult("svm_mkl", scores, test.labels, {**columns, "detail": detail}, choice=mkl))

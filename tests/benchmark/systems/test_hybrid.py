@@ -144,17 +144,18 @@ SVM_SETTINGS = HybridSettings(svm_c_grid=(0.1, 10.0), chi2_width_grid=(0.5, 2.0)
 def test_svm_baselines_are_chosen_on_held_out_videos_and_never_on_the_test_set():
     rng = np.random.default_rng(2)
     parts = {name: _non_negative_part(name, rng, n) for name, n in (("train", 30), ("val", 15), ("test", 15))}
-    results = {r.name: r for r in svm_results(parts, 3, False, SVM_SETTINGS, "test features")}
+    results = {r.name: r for r in svm_results(parts, 3, False, SVM_SETTINGS, ["test features", "other"])}
     assert list(results) == list(SVM_COMPONENTS)
     assert np.mean(results["svm_spatial"].scores.argmax(axis=1) == parts["test"].labels) == 1.0
     assert np.allclose(results["svm_lf"].scores, (results["svm_spatial"].scores + results["svm_motion"].scores) / 2)
     theta = results["svm_mkl"].choice.theta
     assert np.linalg.norm(theta) == pytest.approx(1.0) and theta[0] > theta[1]  # the informative kernel weighs more
     assert "test features" in results["svm_spatial"].columns["detail"]
+    assert "other" not in results["svm_spatial"].columns["detail"] and "other" in results["svm_motion"].columns["detail"]
     # other test videos change the test scores only, not what was chosen
     test = parts["test"]
     shuffled = Part("test", test.video_ids, test.spatial[::-1].copy(), test.motion, test.labels)
-    again = {r.name: r for r in svm_results({**parts, "test": shuffled}, 3, False, SVM_SETTINGS, "test features")}
+    again = {r.name: r for r in svm_results({**parts, "test": shuffled}, 3, False, SVM_SETTINGS, ["test features", "other"])}
     for name in SVM_COMPONENTS:
         assert again[name].columns["detail"] == results[name].columns["detail"]
     assert not np.allclose(again["svm_spatial"].scores, results["svm_spatial"].scores)
@@ -164,7 +165,7 @@ def test_svm_baselines_refuse_negative_features():
     rng = np.random.default_rng(3)
     parts = {name: _random_part(name, rng, 12) for name in ("train", "val", "test")}
     with pytest.raises(ValueError, match="non-negative"):
-        svm_results(parts, 3, False, SVM_SETTINGS, "standardised")
+        svm_results(parts, 3, False, SVM_SETTINGS, ["standardised", "standardised"])
 
 
 def test_late_averages_are_plain_means_of_their_members():
