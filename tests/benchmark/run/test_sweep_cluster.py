@@ -122,10 +122,11 @@ def test_a_killed_claim_holder_is_taken_over_after_its_lease_and_resumed(tiny_sy
 def test_a_run_killed_after_its_first_checkpoint_resumes_to_the_same_figures(tiny_synthetic, tmp_path, workers):
     sweep = write_sweep(tmp_path, "mlp", epochs=2)
     run_id = load_sweep(sweep).cells[0].run_id
-    whole = sweep_command(sweep, tiny_synthetic, tmp_path / "whole", "--workers", str(workers))
+    limits = ("--workers", str(workers), "--limit-train-batches", "4")
+    whole = sweep_command(sweep, tiny_synthetic, tmp_path / "whole", *limits)
     done = subprocess.run(whole, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    cut = sweep_command(sweep, tiny_synthetic, tmp_path / "cut", "--workers", str(workers))
+    cut = sweep_command(sweep, tiny_synthetic, tmp_path / "cut", *limits)
     log = tmp_path / "killed.log"
     with log.open("w") as output:
         killed = subprocess.Popen(cut, cwd=tmp_path, env=ENV, stdout=output, stderr=subprocess.STDOUT)
