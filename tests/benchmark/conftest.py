@@ -1,9 +1,12 @@
+import shutil
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from datamodules.datasets import get_dataset
+from datamodules.flow.extract import extract_dataset_flow
 from datamodules.synthetic.generate import SyntheticConfig, encode_mp4, ensure_synthetic
 
 TINY = SyntheticConfig(seed=3, clips_per_class=5, min_frames=16, max_frames=20, sizes=(64,))
@@ -56,3 +59,15 @@ def ucf101_tiny_root(reference_dir, tmp_path_factory) -> Path:
             frames = np.clip(shade + rng.integers(-20, 20, size=(8, 32, 32, 3)), 0, 255).astype(np.uint8)
             encode_mp4(frames, video, fps=25)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_synthetic_flow(tiny_synthetic, tmp_path_factory) -> Path:
+    """A copy of the tiny generated dataset with its optical flow in ``<copy>/flow`` (the default place)."""
+    copy = tmp_path_factory.mktemp("with_flow") / tiny_synthetic.name
+    shutil.copytree(tiny_synthetic, copy)
+    splits = get_dataset("synthetic").load(copy, "default", False)
+    records = {r.video_id: r for r in [*splits.train, *splits.val, *splits.test]}
+    summary = extract_dataset_flow(list(records.values()), copy / "flow", "dis", 20.0, (64, 64), workers=1, progress=False)
+    assert not summary.failed
+    return copy
