@@ -8,6 +8,20 @@ from dataclasses import asdict
 from tests.fuzz.harness import LEDGER, PROFILE
 
 
+def write_figures() -> None:
+    """The figures so far, as JSON, to STBENCH_FUZZ_REPORT (after every test, so a long run that is
+    stopped keeps what it measured)."""
+    report = os.environ.get("STBENCH_FUZZ_REPORT")
+    if report and LEDGER:
+        with open(report, "w", encoding="utf-8") as handle:
+            figures = {name: asdict(figures) for name, figures in sorted(LEDGER.items())}
+            json.dump({"profile": PROFILE, "parsers": figures}, handle, indent=1)
+
+
+def pytest_runtest_logfinish(nodeid, location) -> None:  # noqa: ARG001 (pytest's hook signature)
+    write_figures()
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001 (pytest's hook signature)
     if not LEDGER:
         return
@@ -18,7 +32,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
         terminalreporter.write_line(
             f"{name:<22} {figures.inputs:>8} {figures.foreign_exceptions:>19} {figures.slowest_s:>12.3f} s  {outcomes}"
         )
-    report = os.environ.get("STBENCH_FUZZ_REPORT")
-    if report:
-        with open(report, "w", encoding="utf-8") as handle:
-            json.dump({"profile": PROFILE, "parsers": {k: asdict(v) for k, v in sorted(LEDGER.items())}}, handle, indent=1)
+    write_figures()
