@@ -53,10 +53,22 @@ class LayerNormLSTMCell(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """``nn.LSTM``'s initialisation: weights and bias uniform in ±1/√H; LN gains 1, shifts 0."""
+        """Weights and bias uniform in ±1/√H as ``nn.LSTM`` does, except two choices for training speed
+        (the published description gives no initialisation): with layer normalisation, W_ih is uniform in
+        ±1/√input_size (fan-in), and the forget gate's bias starts at 1 (Gers, Schmidhuber & Cummins 2000).
+
+        LN_ih makes the gates independent of W_ih's scale, so that scale only sets how fast W_ih moves: an
+        input much wider than H (the deep fusion net's 4,096-d X_fc into K hidden units) would otherwise get
+        weights 1/√H, about 20 times the fan-in scale, and steps about 20 times smaller relative to them.
+        LN gains 1, shifts 0."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in (self.weight_ih, self.weight_hh, self.bias):
             nn.init.uniform_(p, -bound, bound)
+        if self.layer_norm:
+            fan_in = 1.0 / math.sqrt(self.input_size)
+            nn.init.uniform_(self.weight_ih, -fan_in, fan_in)
+            with torch.no_grad():
+                self.bias[self.hidden_size : 2 * self.hidden_size] = 1.0  # gates (i, f, g, o): f
         for m in (self.ln_ih, self.ln_hh, self.ln_cell):
             if isinstance(m, nn.LayerNorm):
                 m.reset_parameters()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -102,3 +104,13 @@ def test_mac_count_with_and_without_layer_norm():
     # with gain and shift (7H + 1): the convention of benchmark/run/complexity.py
     counted = mac_analysis(LayerNormLSTM(I, H).eval(), (torch.zeros(1, steps, I),)).total()
     assert counted == macs + steps * (2 * (6 * 4 * H + 1) + 7 * H + 1)
+
+
+def test_initialisation_fan_in_input_weights_and_forget_bias_one():
+    torch.manual_seed(0)
+    cell = LayerNormLSTMCell(4096, 10)
+    assert cell.weight_ih.abs().max() <= 1 / math.sqrt(4096)  # fan-in: LN_ih makes its scale a step size only
+    assert cell.weight_hh.abs().max() <= 1 / math.sqrt(10) and cell.weight_hh.abs().max() > 1 / math.sqrt(4096)
+    assert torch.equal(cell.bias[10:20], torch.ones(10))  # (i, f, g, o): the forget gate
+    plain = LayerNormLSTMCell(4096, 10, layer_norm=False)  # without LN: nn.LSTM's init
+    assert plain.weight_ih.abs().max() > 1 / math.sqrt(4096) and not torch.equal(plain.bias[10:20], torch.ones(10))
