@@ -1,10 +1,9 @@
-"""The handlers of the core commands: ``run``, ``benchmark``, ``regress``, ``test`` and ``generate``.
+"""The handlers of the core commands: ``run``, ``benchmark``, ``test`` and ``generate``.
 Their options are declared in :mod:`benchmark.cli.main` (``sweep`` has a module of its own,
 :mod:`benchmark.cli.sweep`)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,50 +85,6 @@ def run_sweep(path: str, options: RunOptions, fresh: bool) -> tuple[Sweep, list[
     order = {cell.run_id: i for i, cell in enumerate(sweep.cells)}
     rows = table[table["run_id"].isin(order)].sort_values("run_id", key=lambda ids: ids.map(order))
     return sweep, rows.to_dict("records")
-
-
-def command_regress(args: argparse.Namespace) -> int:
-    """Run the fixed CI sweep and compare top-1 per head with the committed baseline (exit 1 on a drop)."""
-    import shutil
-    from dataclasses import replace
-
-    import pandas as pd
-
-    from benchmark.report.regress import SPREAD_SEEDS, check_cells, compare, format_table, make_baseline, spread_cells
-    from benchmark.results.leaderboard import read_leaderboard
-    from benchmark.run.runner import run
-
-    checks = check_cells(args.sweep) if args.sweep else check_cells()
-    cells = spread_cells(checks) if args.update else checks
-    scratch = Path(args.work_dir) / "regress"
-    shutil.rmtree(scratch, ignore_errors=True)  # a check always trains afresh
-    options = replace(run_options(args), results_dir=str(scratch / "results"), work_dir=str(scratch / "work"), resume=False)
-    rank_zero = True
-    for number, config in enumerate(cells, start=1):
-        say(f"[regress] run {number}/{len(cells)}: {config.head} seed={config.seed} run {config.run_id}")
-        rank_zero = run(config, options) is not None
-    if not rank_zero:
-        return 0
-    measured = read_leaderboard(scratch / "results" / "leaderboard.csv")
-    baseline_path = Path(args.baseline)
-    if args.update:
-        baseline = make_baseline(measured, checks)
-        baseline_path.parent.mkdir(parents=True, exist_ok=True)
-        baseline.to_csv(baseline_path, index=False)
-        print(baseline.to_string(index=False))
-        print(f"\nbaseline written: {baseline_path.resolve()} (seeds {', '.join(map(str, SPREAD_SEEDS))})")
-        return 0
-    if not baseline_path.is_file():
-        print(f"no baseline at {baseline_path}; make one with `stbench regress --update`", file=sys.stderr)
-        return 2
-    results = compare(pd.read_csv(baseline_path, dtype={"run_id": str}), measured)
-    print(format_table(results))
-    fallen = [r for r in results if r.regressed]
-    if fallen:
-        print(f"\nREGRESSION: top-1 fell beyond tolerance for {', '.join(r.head for r in fallen)}", file=sys.stderr)
-        return 1
-    print("\nno regression")
-    return 0
 
 
 def command_test(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import sys
 from typing import Sequence
 
 from benchmark.cli.arguments import add_how_arguments, add_run_arguments
-from benchmark.cli.commands import command_benchmark, command_generate, command_regress, command_run, command_test
+from benchmark.cli.commands import command_benchmark, command_generate, command_run, command_test
 from benchmark.project import CONFIGS_DIR
 from benchmark.run.checkpoint import CheckpointError
 
@@ -46,15 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sweep_parser(commands)
 
-    regress_parser = commands.add_parser(
-        "regress", help="accuracy regression check: fixed CPU sweep of every head vs results/baselines/ci.csv"
-    )
-    regress_parser.add_argument("--update", action="store_true", help="measure the seed spread and rewrite the baseline")
-    regress_parser.add_argument("--baseline", default="results/baselines/ci.csv")
-    regress_parser.add_argument("--sweep", default=None, help="the check's sweep file (default configs/ci_regression.yaml)")
-    add_how_arguments(regress_parser)
-    regress_parser.set_defaults(handler=command_regress)
-
     test_parser = commands.add_parser("test", help="evaluate a saved checkpoint on the test split")
     test_parser.add_argument("checkpoint", help="a checkpoint written by a run (runs/<run_id>/checkpoints/last.ckpt)")
     test_parser.add_argument("--out", default=None, help="write the confusion matrix CSV here")
@@ -71,11 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     from benchmark.cli.complexity import add_complexity_parser
     from benchmark.cli.flow import add_flow_parser
     from benchmark.cli.prepare import add_prepare_parser
+    from benchmark.cli.regress import add_regress_parser
     from benchmark.cli.hybrid import add_hybrid_parser
     from benchmark.cli.multitask import add_multitask_parser
     from benchmark.cli.two_stream import add_two_stream_parser
     from benchmark.cli.report import add_report_parser
 
+    add_regress_parser(commands)
     add_complexity_parser(commands)
     add_report_parser(commands)
     add_flow_parser(commands)
@@ -89,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # a command may run itself again in a child process (stbench regress)
     try:
         return args.handler(args)
     except CheckpointError as error:  # a refused or unreadable checkpoint: the message says what to do

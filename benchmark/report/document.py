@@ -24,7 +24,8 @@ from benchmark.report.learning_curves import learning_curve_section
 from benchmark.report.per_class import mean_class_accuracy_over_runs
 from benchmark.report.published import STUDY_HEAD_ORDER, published_top1
 from benchmark.report.sections import data_notes_section, split_mean_section, systems_section
-from benchmark.report.plots import plot_per_class, plot_top1_vs_macs
+from benchmark.report.plots import plot_per_class, plot_significance, plot_top1_vs_macs
+from benchmark.report.uncertainty import TableUncertainty, p_matrix, table_uncertainty, verdict_lines
 from benchmark.results.leaderboard import read_leaderboard
 
 DEFAULT_LEADERBOARD = "results/leaderboard.csv"
@@ -163,11 +164,26 @@ def _row_label(row: pd.Series, varying: Sequence[str]) -> str:
     return f"{row['head']} ({', '.join(f'{c}={fmt.setting(row[c])}' for c in varying)})"
 
 
-def _table(group: pd.DataFrame, key: Key, varying: Sequence[str]) -> tuple[list[str], list[str]]:
+def _interval(uncertainty: TableUncertainty, label: str) -> str:
+    if label not in uncertainty.intervals:
+        return fmt.NOT_AVAILABLE
+    low, high = uncertainty.intervals[label]
+    return f"{100 * low:.1f}–{100 * high:.1f}"
+
+
+def _tied(uncertainty: TableUncertainty, label: str) -> str:
+    if label not in uncertainty.tied:
+        return fmt.NOT_AVAILABLE
+    return "yes" if uncertainty.tied[label] else "no"
+
+
+def _table(
+    group: pd.DataFrame, key: Key, varying: Sequence[str], uncertainty: TableUncertainty
+) -> tuple[list[str], list[str]]:
     """The Markdown table and the labels of rows whose test set was not fully evaluated."""
     header = ["head"] + (["setting"] if varying else []) + [
-        "head params", "head MACs", "total MACs", "top-1 % (n seeds)", "top-5 %", "mean class acc %",
-        "published top-1 %", "test clips",
+        "head params", "head MACs", "total MACs", "top-1 % (n seeds)", "top-1 95 % interval", "tied with best",
+        "top-5 %", "mean class acc %", "published top-1 %", "test clips",
     ]  # fmt: skip
     rows, incomplete = [], []
     for _, row in group.iterrows():
@@ -182,13 +198,25 @@ def _table(group: pd.DataFrame, key: Key, varying: Sequence[str]) -> tuple[list[
             fmt.code(row["head"]), *setting,
             fmt.count(row["head_params"]), fmt.macs(row["head_macs"]), fmt.macs(row["total_macs"]),
             fmt.percent(row["top1_mean"], row["top1_std"], row["n_seeds"]),
+            _interval(uncertainty, _row_label(row, varying)), _tied(uncertainty, _row_label(row, varying)),
             fmt.percent(row["top5_mean"], row["top5_std"]),
             fmt.percent(row["mean_class_acc_mean"]),
             fmt.published(published_top1(key[0], key[1], segments, str(row["head"]))),
             clips,
         ])  # fmt: skip
-    right = [False] + ([False] if varying else []) + [True] * 8
+    right = [False] + ([False] if varying else []) + [True] * 10
     return fmt.markdown_table(header, rows, right), incomplete
+
+
+def _significance_figure(uncertainty: TableUncertainty, key: Key, context: _Context, stem: str) -> Section:
+    if uncertainty.pairs.empty:
+        return [], []
+    names = list(uncertainty.intervals)
+    top1 = {r.a: r.top1_a for r in uncertainty.pairs.itertuples()} | {r.b: r.top1_b for r in uncertainty.pairs.itertuples()}
+    title = f"paired comparisons — {_title(key)}"
+    matrix = p_matrix(uncertainty.pairs, names)
+    path = plot_significance(names, [top1[n] for n in names], matrix, context.files_dir / f"{stem}_significance.png", title)
+    return [f"![paired comparisons, {fmt.text(_title(key))}]({context.link_dir}/{quote(path.name)})", ""], [path]
 
 
 def _macs_figure(group: pd.DataFrame, key: Key, labels: list[str], context: _Context, stem: str) -> Section:
@@ -238,8 +266,14 @@ def _section(key: Key, group: pd.DataFrame, excluded: pd.DataFrame, context: _Co
     if shared:
         common = ", ".join(f"{c} {fmt.code(fmt.setting(group[c].iloc[0]))}" for c in shared)
         lines += [f"Settings shared by every row: {common}.", ""]
-    table, incomplete = _table(group, key, varying)
+    labels = [_row_label(row, varying) for _, row in group.iterrows()]
+    uncertainty = table_uncertainty(labels, [str(ids).split(";") for ids in group["run_ids"]], context.runs_dir)
+    table, incomplete = _table(group, key, varying, uncertainty)
     lines += [*table, ""]
+    lines += verdict_lines(uncertainty, fmt.text)
+    if uncertainty.without_outputs:
+        rows = fmt.text(", ".join(uncertainty.without_outputs))
+        lines += [f"_No interval or paired test for {rows}: runs without kept per-video outputs._", ""]
     if incomplete:
         lines += [
             f"{fmt.WARNING} **Not the whole test set** for {fmt.text(', '.join(incomplete))}: at least one seed "
@@ -249,11 +283,11 @@ def _section(key: Key, group: pd.DataFrame, excluded: pd.DataFrame, context: _Co
         ]
     if len(excluded):
         lines += [f"_Left out: {_runs_word(len(excluded))} not finished ({_status_counts(excluded)})._", ""]
-    labels = [_row_label(row, varying) for _, row in group.iterrows()]
     stem = fmt.slug(f"{key[0]}_{key[1]}_{key[2]}seg")
+    significance_lines, significance_paths = _significance_figure(uncertainty, key, context, stem)
     macs_lines, macs_paths = _macs_figure(group, key, labels, context, stem)
     class_lines, class_paths = _per_class_figure(group, key, labels, context, stem)
-    return lines + macs_lines + class_lines, macs_paths + class_paths
+    return lines + significance_lines + macs_lines + class_lines, significance_paths + macs_paths + class_paths
 
 
 def _clear_figures(files_dir: Path) -> None:

@@ -109,3 +109,29 @@ def plot_per_class(matrix: pd.DataFrame, path: str | Path, title: str) -> Path:
         axes.set_title(figure_text(title))
         figure.colorbar(image, ax=axes, label="accuracy (%)", shrink=0.9)
         return _save(figure, Path(path))
+
+
+def plot_significance(names: list[str], top1: list[float], p_holm: pd.DataFrame, path: str | Path, title: str) -> Path:
+    """Matrix of Holm-adjusted p-values of the paired comparisons (rows and columns ordered by
+    top-1, best first); a cell is annotated ``<`` / ``>`` when its row is significantly worse /
+    better than its column at 5 %."""
+    order = sorted(range(len(names)), key=lambda i: -top1[i])
+    labels = [figure_text(names[i]) for i in order]
+    values = p_holm.loc[[names[i] for i in order], [names[i] for i in order]].to_numpy(dtype=float)
+    side = max(3.5, 0.45 * len(labels) + 1.5)
+    with rc_context(_STYLE), style.context("default"):
+        figure = Figure(figsize=(side + 1.2, side))
+        axes = figure.add_subplot()
+        shown = np.where(np.isnan(values), 1.0, values)
+        image = axes.imshow(shown, cmap="viridis_r", vmin=0.0, vmax=0.2)
+        figure.colorbar(image, ax=axes, label="Holm-adjusted p (0.2 and above: same colour)")
+        axes.set_xticks(range(len(labels)), labels, rotation=60, ha="right")
+        axes.set_yticks(range(len(labels)), labels)
+        for r in range(len(labels)):
+            for c in range(len(labels)):
+                if r != c and values[r, c] < 0.05:
+                    mark = "<" if top1[order[r]] < top1[order[c]] else ">"
+                    axes.text(c, r, mark, ha="center", va="center", color="white", fontsize=8)
+        axes.set_title(figure_text(title))
+        figure.tight_layout()
+        return _save(figure, Path(path))

@@ -32,6 +32,8 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
     "head_macs", "transform_macs", "backbone_macs", "total_macs",
     "resumed_epoch", "train_clips_per_s", "test_clips_per_s", "wall_s", "error",
     "zero_row_fraction", "detail",
+    "top1_low", "top1_high", "mean_class_acc_low", "mean_class_acc_high", "map_low", "map_high",
+    "data_fingerprint", "environment",
 )  # fmt: skip
 
 
@@ -43,6 +45,7 @@ NUMBER_COLUMNS: tuple[str, ...] = (
     "head_params", "transform_params", "backbone_params", "total_params",
     "head_macs", "transform_macs", "backbone_macs", "total_macs",
     "resumed_epoch", "train_clips_per_s", "test_clips_per_s", "wall_s", "zero_row_fraction",
+    "top1_low", "top1_high", "mean_class_acc_low", "mean_class_acc_high", "map_low", "map_high",
 )  # fmt: skip
 REQUIRED_COLUMNS: tuple[str, ...] = ("run_id", "status")
 _PANDAS_LINE = re.compile(r"\bline (\d+)|\brow (\d+)")

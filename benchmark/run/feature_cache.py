@@ -98,6 +98,7 @@ def cache_identity(config: RunConfig, clips: VideoDataModule, backbone: nn.Modul
         "cached_views": cached_view_count(config),
         "decode_size": list(clips.spec.decode_size),
         "flip": clips.spec.flip,
+        "flip_labels": list(clips.splits.flip_label_map or clips.spec.flip_label_map or ()),
     }
 
 

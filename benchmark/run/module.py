@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
@@ -63,6 +64,9 @@ class VideoClassifier(pl.LightningModule):
         self.test_videos = SumMetric()
         self.test_confusion: torch.Tensor | None = None
         self.test_count = 0
+        # per-video test outputs of this process: (indices, probabilities, targets) per batch
+        self.test_outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self.gathered_test_outputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.bad_videos: list[dict[str, Any]] = []  # this process's skipped clips
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
@@ -135,8 +139,11 @@ class VideoClassifier(pl.LightningModule):
         self._note_failed(batch, "test")
         if "frames" not in batch:
             return
-        scores = self.view_scores(batch["views"]) if "views" in batch else self(batch["frames"])
+        multi_view = "views" in batch
+        scores = self.view_scores(batch["views"]) if multi_view else self(batch["frames"])
         labels = batch["label"]
+        probabilities = scores if multi_view else self.probabilities(scores)
+        self.test_outputs.append((batch["index"].detach().cpu(), probabilities.detach().float().cpu(), labels.cpu()))
         self.test_videos.update(torch.tensor(float(len(scores)), device=scores.device))
         if self.multi_label:
             self.test_map.update(scores, labels.long())
@@ -146,9 +153,14 @@ class VideoClassifier(pl.LightningModule):
         self.test_confusion_metric.update(scores, labels)
         self.test_map.update(scores, labels)
 
+    def on_test_epoch_start(self) -> None:
+        self.test_outputs = []
+        self.gathered_test_outputs = None
+
     def on_test_epoch_end(self) -> None:
         # compute() synchronises the states of all processes: each test video counts once.
         self.test_count = int(self.test_videos.compute())
+        self.gathered_test_outputs = self.gather_test_outputs()
         self.log("test/map", self.test_map.compute())
         metrics = [self.test_map, self.test_videos]
         if not self.multi_label:
@@ -158,6 +170,20 @@ class VideoClassifier(pl.LightningModule):
             metrics += [self.test_top1, self.test_top5, self.test_confusion_metric]
         for metric in metrics:
             metric.reset()
+
+    def gather_test_outputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every process's per-video test outputs as (indices, probabilities, targets) arrays
+        (call on all processes: a collective under DDP)."""
+        if self.test_outputs:
+            mine = tuple(torch.cat([part[k] for part in self.test_outputs]).numpy() for k in range(3))
+        else:
+            empty_targets = np.zeros((0, self.num_classes) if self.multi_label else 0, np.int64)
+            mine = (np.zeros(0, np.int64), np.zeros((0, self.num_classes), np.float32), empty_targets)
+        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            return mine  # type: ignore[return-value]
+        parts: list[Any] = [None] * torch.distributed.get_world_size()
+        torch.distributed.all_gather_object(parts, mine)
+        return tuple(np.concatenate([part[k] for part in parts]) for k in range(3))  # type: ignore[return-value]
 
     def gathered_bad_videos(self) -> list[dict[str, Any]]:
         """Every process's skipped clips (call on all processes; identical result on each)."""

@@ -5,11 +5,12 @@ writer measured; the columns and their order are :data:`benchmark.results.leader
 """
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime, timezone
 from typing import Any
 
-from benchmark.results.provenance import git_sha
+from benchmark.results.provenance import environment, git_sha
 from benchmark.run.config import RunConfig
 
 FINISHED = "finished"
@@ -36,7 +37,14 @@ def identity_columns(config: RunConfig) -> dict[str, Any]:
         "batch_size": config.batch_size,
         "lr": config.lr,
         "test_views": config.test_clips * config.test_crops,
+        "environment": run_environment(),
     }
+
+
+@functools.lru_cache(maxsize=1)
+def run_environment() -> str:
+    """:func:`benchmark.results.provenance.environment`, read once per process."""
+    return environment()
 
 
 def video_counts(expected: int, evaluated: int, failed: int | None = None) -> dict[str, int]:

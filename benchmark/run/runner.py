@@ -21,6 +21,9 @@ from benchmark.results.bad_videos import bad_video_table, count_stage, save_bad_
 from benchmark.results.confusion import save_confusion
 from benchmark.results.leaderboard import finished_run_ids, upsert_rows
 from benchmark.results.metrics import mean_class_accuracy, subset_top1, top1
+from benchmark.results.intervals import run_intervals
+from benchmark.results.predictions import PREDICTIONS_NAME, Predictions, make_predictions, save_predictions
+from benchmark.results.provenance import data_fingerprint
 from benchmark.run.checkpoint import CheckpointError, allowed_globals, read_checkpoint
 from benchmark.run.config import RunConfig
 from benchmark.run.kinds import run_kind
@@ -145,6 +148,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
     if len(bad):
         save_bad_videos(bad, run_dir / "bad_videos.csv")
     n_evaluated = model.test_count
+    predictions = kept_predictions(model, splits, spec.multi_label, run_dir)
     row = finished_row(
         config,
         world_size=trainer.world_size,
@@ -157,6 +161,8 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
         train_clips_per_s=throughput.clips_per_second,
         test_clips_per_s=test_throughput.clips_per_second(n_evaluated),
         wall_s=elapsed(started),
+        **(run_intervals(predictions) if predictions is not None else {}),
+        data_fingerprint=data_fingerprint(splits, data_folder(spec, datamodule)),
     )
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     keep_learning_curve(config, options, run_dir)
@@ -173,6 +179,26 @@ def keep_learning_curve(config: RunConfig, options: RunOptions, run_dir: Path) -
     log = csv_log(config, options)
     if log.is_file():
         write_atomically(run_dir / LEARNING_CURVE, log.read_bytes())
+
+
+def kept_predictions(model: VideoClassifier, splits: Any, multi_label: bool, run_dir: Path) -> Predictions | None:
+    """Write the run's per-video test outputs (:mod:`benchmark.results.predictions`) and return them."""
+    outputs = model.gathered_test_outputs
+    if outputs is None:
+        return None
+    video_ids = [record.video_id for record in splits.test]
+    predictions = make_predictions(*outputs, video_ids, multi_label)
+    save_predictions(predictions, run_dir / PREDICTIONS_NAME)
+    return predictions
+
+
+def data_folder(spec: Any, datamodule: Any) -> Path | None:
+    """The folder the run's data came from (a generated dataset's own folder), when one is known."""
+    clips = getattr(datamodule, "clips", datamodule)  # a feature-cache datamodule reads through its clip datamodule
+    root = getattr(clips, "root", None)
+    if root is None and spec.generated:
+        return spec.data_root(None)
+    return root
 
 
 def accuracy_figures(model: VideoClassifier, splits: Any) -> dict[str, float]:

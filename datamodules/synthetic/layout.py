@@ -18,6 +18,13 @@ REVERSED_PAIRS: tuple[tuple[str, str], ...] = (
 
 CLASS_NAMES: tuple[str, ...] = tuple(name for pair in REVERSED_PAIRS for name in pair)
 
+#: The classes a horizontal mirror turns into each other; every other class is mirror-symmetric
+#: (up/down, growing/shrinking and appearing/vanishing look the same mirrored).
+MIRRORED_PAIRS: tuple[tuple[str, str], ...] = (
+    ("Moving Left", "Moving Right"),
+    ("Rotating Clockwise", "Rotating Anticlockwise"),
+)
+
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
 PREFIX = "synthetic"
