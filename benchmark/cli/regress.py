@@ -32,6 +32,8 @@ def add_regress_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=list(BASELINE_SEEDS), help="seeds of --update")
     parser.add_argument("--baseline", default=DEFAULT_BASELINE)
+    parser.add_argument("--data-path-sweep", default=None, help="the end-to-end stage's sweep file (default configs/ci_regression_data_path.yaml)")
+    parser.add_argument("--heads-sweep", default=None, help="the frozen-backbone stage's sweep file (default configs/ci_regression.yaml)")
     add_how_arguments(parser)
     parser.set_defaults(handler=command_regress)
 
@@ -48,6 +50,12 @@ def command_regress(args: argparse.Namespace) -> int:
     return check(args)
 
 
+def sweep_files(args: argparse.Namespace) -> tuple[Path, Path]:
+    from benchmark.report.regress_check import DATA_PATH_SWEEP, HEADS_SWEEP
+
+    return Path(args.data_path_sweep or DATA_PATH_SWEEP), Path(args.heads_sweep or HEADS_SWEEP)
+
+
 def check(args: argparse.Namespace) -> int:
     import shutil
 
@@ -57,7 +65,7 @@ def check(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from benchmark.report.regress import compare, format_table, make_baseline
+    from benchmark.report.regress import compare, format_table, leave_one_out, make_baseline
     from benchmark.report.regress_check import run_check
     from benchmark.results.provenance import environment
 
@@ -75,7 +83,7 @@ def check(args: argparse.Namespace) -> int:
     say(f"[regress] environment: {environment()}")
     measured, probes = [], []
     for seed in seeds:
-        outcome = run_check(seed, options, say)
+        outcome = run_check(seed, options, say, sweep_files(args))
         if outcome is None:
             return 0  # not global rank 0
         measured.append(outcome.measured)
@@ -97,6 +105,9 @@ def check(args: argparse.Namespace) -> int:
         baseline.to_csv(baseline_path, index=False)
         print(baseline.to_string(index=False))
         print(f"\nbaseline written: {baseline_path} (seeds {' '.join(map(str, seeds))})")
+        if len(seeds) >= 3:
+            print("\nfalse alarms, each seed against a baseline of the other seeds:")
+            print(leave_one_out(table, seeds).to_string(index=False))
         return 0
     if not baseline_path.is_file():
         print(f"no baseline at {baseline_path}; make one with `stbench regress --update`", file=sys.stderr)

@@ -120,7 +120,9 @@ class Verdict:
 
 def compare(baseline: pd.DataFrame, measured: pd.DataFrame, seed: int) -> list[Verdict]:
     """One verdict per baseline row; ``measured`` holds the check's runs of ``seed``."""
-    table = with_mean_rows(measured).set_index(["stage", "head"])
+    known = set(zip(baseline["stage"], baseline["head"]))
+    judged = measured[[(stage, head) in known for stage, head in zip(measured["stage"], measured["head"])]]
+    table = with_mean_rows(judged).set_index(["stage", "head"])  # the mean over the baseline's heads only
     verdicts = []
     for entry in baseline.itertuples(index=False):
         key = (entry.stage, entry.head)
@@ -155,3 +157,16 @@ def format_table(verdicts: list[Verdict]) -> str:
         ]
     )
     return frame.to_string(index=False)
+
+
+def leave_one_out(measured: pd.DataFrame, seeds: Sequence[int]) -> pd.DataFrame:
+    """False alarms measured on the baseline's own runs: each seed checked against a baseline made
+    from the other seeds only (so the checked run is never part of its baseline). One row per
+    seed: the rows that would have been flagged, empty when the check passes."""
+    records = []
+    for seed in seeds:
+        others = [s for s in seeds if s != seed]
+        baseline = make_baseline(measured[measured["seed"].isin(others)], others)
+        flagged = [f"{v.head} ({v.stage})" for v in compare(baseline, measured[measured["seed"] == seed], seed) if v.regressed]
+        records.append({"seed": seed, "baseline seeds": " ".join(map(str, others)), "flagged": ", ".join(flagged) or "none"})
+    return pd.DataFrame(records)

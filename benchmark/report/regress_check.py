@@ -62,11 +62,17 @@ def keep_backbone(checkpoint: Path, out: Path) -> Path:
     return out
 
 
-def run_check(seed: int, options: RunOptions, say: Callable[[str], None] = print) -> CheckOutcome | None:
-    """Every run of the check with ``seed``; None on processes other than global rank 0."""
+def run_check(
+    seed: int,
+    options: RunOptions,
+    say: Callable[[str], None] = print,
+    sweep_files: tuple[Path, Path] = (DATA_PATH_SWEEP, HEADS_SWEEP),
+) -> CheckOutcome | None:
+    """Every run of the check with ``seed``; None on processes other than global rank 0.
+    ``sweep_files``: the end-to-end stage's and the frozen-backbone stage's sweep files."""
     rows: list[dict] = []
     probes: list[ProbeResult] = []
-    end_to_end = data_path_cells(seed)
+    end_to_end = data_path_cells(seed, sweep_files[0])
     for config in end_to_end:
         say(f"[regress] {END_TO_END}: {config.head} seed={seed} run {config.run_id}")
         row = run(config, options, fresh=True)
@@ -75,7 +81,7 @@ def run_check(seed: int, options: RunOptions, say: Callable[[str], None] = print
         rows.append({"stage": END_TO_END, "head": config.head, "seed": seed, "top1": row["top1"], "run_id": config.run_id})
         probes.append(probe_evaluation(config, options))
     weights = keep_backbone(last_checkpoint(options, end_to_end[0]), Path(options.work_dir) / f"backbone-seed{seed}.pt")
-    heads = head_cells(seed, weights)
+    heads = head_cells(seed, weights, sweep_files[1])
     for config in heads:
         say(f"[regress] {FROZEN}: {config.head} seed={seed} run {config.run_id}")
         row = run(config, options, fresh=True)

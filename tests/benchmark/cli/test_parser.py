@@ -27,7 +27,7 @@ OPTIONS = {
         "--gpus-per-node", "--partition", "--cpus-per-task", "--mem-gb", "--time-min", "--slurm-option",
         "--launcher-dir", "--follow",
     ],  # fmt: skip
-    "regress": ["--update", "--baseline", "--sweep", *HOW],
+    "regress": ["--seed", "--update", "--seeds", "--baseline", "--data-path-sweep", "--heads-sweep", *HOW],
     "test": ["checkpoint", "--out", *HOW],
     "generate": ["--data-root", "--seed", "--no-progress"],
     "complexity": ["--dataset", "--segments", "--backbone", "--head", "--input-size", "--out"],

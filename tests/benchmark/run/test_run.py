@@ -10,7 +10,9 @@ import pytest
 
 from benchmark.run.complexity import count_complexity
 from benchmark.run.config import resolve_config
+from benchmark.results.intervals import binomial_interval
 from benchmark.results.leaderboard import LEADERBOARD_COLUMNS
+from benchmark.results.predictions import load_predictions
 from benchmark.run.runner import RunOptions, run
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -54,6 +56,14 @@ def test_fit_and_test_write_one_complete_row(tiny_synthetic, tmp_path, head):
     assert diagonal / 9 == pytest.approx(saved["top1"])
     curve = pd.read_csv(run_dir / "metrics.csv")  # Lightning's CSV log, kept with the results
     assert curve.dropna(subset=["train/loss_epoch"])["epoch"].tolist() == [0]
+    # per-video outputs: every test video once, and the row's top-1 and interval come from them
+    predictions = load_predictions(run_dir / "predictions.npz")
+    assert len(predictions) == 9 and len(set(predictions.video_id)) == 9
+    assert predictions.correct.mean() == pytest.approx(saved["top1"])
+    assert saved["top1_low"] <= saved["top1"] <= saved["top1_high"]
+    assert (saved["top1_low"], saved["top1_high"]) == pytest.approx(binomial_interval(int(predictions.correct.sum()), 9))
+    assert saved["map_low"] <= saved["map_high"] and len(saved["data_fingerprint"]) == 12
+    assert "torch " in saved["environment"] and "cpu " in saved["environment"]
 
 
 def test_rerunning_a_config_replaces_its_row(tiny_synthetic, tmp_path):
@@ -92,3 +102,7 @@ def test_two_process_ddp_fit_and_test_counts_every_test_video_once(tiny_syntheti
     row = leaderboard.iloc[0]
     assert row["world_size"] == 2
     assert row["n_test_expected"] == 9 and row["n_test_evaluated"] == 9
+    # the two processes' per-video outputs are gathered: each test video once, none lost
+    predictions = load_predictions(tmp_path / "results" / "runs" / str(row["run_id"]) / "predictions.npz")
+    assert sorted(predictions.index.tolist()) == list(range(9))
+    assert predictions.correct.mean() == pytest.approx(row["top1"])

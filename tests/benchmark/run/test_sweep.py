@@ -65,10 +65,9 @@ def test_shipped_head_all_sweeps_expand_to_the_written_out_list(tmp_path, name):
 
 def test_shipped_head_all_sweeps_keep_the_committed_run_ids():
     """The heads that have committed results keep their run ids (a head added later has none yet)."""
-    baseline = pd.read_csv(ROOT / "results" / "baselines" / "ci.csv", dtype={"run_id": str})
-    committed = list(baseline["head"])
-    checks = [c for c in load_sweep(ROOT / "configs" / "ci_regression.yaml").cells if c.head in committed]
-    assert [(c.head, c.run_id) for c in checks] == list(zip(baseline["head"], baseline["run_id"]))
+    baseline = pd.read_csv(ROOT / "results" / "baselines" / "ci.csv")
+    committed = list(baseline.loc[baseline["stage"] == "frozen backbone", "head"])
+    committed = [head for head in committed if head != "all heads (mean)"]
     board = pd.read_csv(ROOT / "results" / "leaderboard.csv", dtype={"run_id": str}).set_index("run_id")
     for name in ("synthetic_main", "synthetic_heads"):
         cells = [c for c in load_sweep(ROOT / "configs" / f"{name}.yaml").cells if c.head in committed]
