@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from benchmark.results.intervals import seeds_interval, top1_of
+from benchmark.results.intervals import binomial_interval, seeds_interval, top1_of
 from benchmark.results.predictions import PREDICTIONS_NAME, Predictions, load_predictions
 from benchmark.results.significance import ALPHA, compare_systems, tied_with_best
 
@@ -44,7 +44,10 @@ def table_uncertainty(labels: Sequence[str], run_ids: Sequence[Sequence[str]], r
             result.without_outputs.append(label)
             continue
         try:
-            _, low, high = seeds_interval(runs, top1_of)
+            if len(runs) == 1:  # one seed: the exact binomial interval, as in the run's leaderboard row
+                low, high = binomial_interval(int(runs[0].correct.sum()), len(runs[0]))
+            else:
+                _, low, high = seeds_interval(runs, top1_of)
         except ValueError:
             result.without_outputs.append(label)
             continue

@@ -5,6 +5,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,7 +14,9 @@ from benchmark.cli.main import main
 from benchmark.report.per_class import mean_class_accuracy_over_runs
 from benchmark.report.published import PUBLISHED_TOP1, STUDY_HEAD_ORDER
 from benchmark.report.document import generate_report, report_command
+from benchmark.results.intervals import binomial_interval
 from benchmark.results.leaderboard import LEADERBOARD_COLUMNS, read_leaderboard
+from benchmark.results.predictions import make_predictions, save_predictions
 
 MAC_COLUMNS = ("head_macs", "transform_macs", "backbone_macs", "total_macs")
 CLASSES = ("Swiping Left", "Swiping Right", "Stop Sign")
@@ -169,8 +172,41 @@ def test_rows_follow_the_study_head_order(leaderboard: Path, tmp_path: Path) -> 
     ]  # fmt: skip
     tsn = rows[1]
     assert tsn[2:] == [
-        "4,000", "40.00 k", "2.00 G", "72.00 ± 2.00 (3)", "93.00 ± 3.00", "72.00", "72.84", "100 / 100",
-    ]  # fmt: skip
+        "4,000", "40.00 k", "2.00 G", "72.00 ± 2.00 (3)", "n/a", "n/a", "93.00 ± 3.00", "72.00", "72.84", "100 / 100",
+    ]  # fmt: skip  (no predictions.npz here: no interval, no paired test)
+
+
+def _write_predictions(runs_dir: Path, run_id: str, correct: np.ndarray) -> None:
+    labels = np.arange(len(correct)) % 3
+    scores = np.full((len(correct), 3), 0.1)
+    scores[np.arange(len(correct)), np.where(correct, labels, (labels + 1) % 3)] = 0.8
+    predictions = make_predictions(np.arange(len(correct)), scores, labels, [f"v{i}" for i in range(len(correct))])
+    save_predictions(predictions, runs_dir / run_id / "predictions.npz")
+
+
+def test_rows_with_kept_outputs_get_intervals_and_paired_verdicts(leaderboard: Path, tmp_path: Path) -> None:
+    runs = leaderboard.parent / "runs"
+    rng = np.random.default_rng(0)
+    strong = rng.random(100) < 0.9
+    for row in ROWS:
+        if row["status"] != "finished" or row["dataset"] != "jester" or row["backbone"] != "squeezenet1_1":
+            continue
+        if row["head"] == "mlp":
+            _write_predictions(runs, row["run_id"], strong)
+        elif row["head"] == "gru":
+            close = strong.copy()
+            close[:2] = ~close[:2]
+            _write_predictions(runs, row["run_id"], close)
+        else:
+            _write_predictions(runs, row["run_id"], rng.random(100) < 0.5)
+    markdown = _report(leaderboard, tmp_path)
+    rows = {(row[0], row[1]): row for row in _table_rows(markdown, "jester · squeezenet1_1 · T = 8")}
+    low, high = binomial_interval(int(strong.sum()), 100)
+    assert rows[("`mlp`", "epochs=30")][6] == f"{100 * low:.1f}–{100 * high:.1f}"
+    assert rows[("`mlp`", "epochs=30")][7] == "yes" and rows[("`gru`", "epochs=30")][7] == "yes"
+    assert rows[("`myhead`", "epochs=30")][7] == "no"
+    assert "Paired comparisons (exact McNemar, paired bootstrap, 15 pairs, Holm-adjusted" in markdown
+    assert "jester_squeezenet1_1_8seg_significance.png" in markdown
 
 
 def test_published_column_only_for_matching_settings(leaderboard: Path, tmp_path: Path) -> None:
