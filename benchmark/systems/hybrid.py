@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.results.leaderboard import finished_run_ids, upsert_rows
+from benchmark.results.kept_outputs import keep_scored_outputs
 from benchmark.results.metrics import score_metrics
 from benchmark.run.config import RunConfig
 from benchmark.run.options import RunOptions
@@ -235,7 +236,9 @@ def run_hybrid(
 
     results.sort(key=lambda result: COMPONENTS.index(result.name))
     expected = len(spec.load(options.data_root, spatial.split, False).test)
-    rows = [_row(spatial, temporal, settings, result, k, multi, expected, started) for result in results]
+    rows = [
+        _row(spatial, temporal, settings, result, k, multi, expected, started, options, test.video_ids) for result in results
+    ]
     upsert_rows(options.leaderboard, rows)
     choice = by_name["fusion_regularized"].choice
     _write_summary(spatial, temporal, settings, choice, fitted.weights, rows, options, parts)
@@ -261,11 +264,16 @@ def _row(
     multi_label: bool,
     expected: int,
     started: float,
+    options: RunOptions,
+    test_ids: Sequence[str],
 ) -> dict[str, Any]:
     stream = temporal if MODALITY.get(result.name) is Modality.FLOW else spatial
+    run_id = hybrid_run_id(spatial, temporal, settings, result.name)
+    kept = keep_scored_outputs(options.run_dir(run_id), test_ids, result.scores, result.labels, multi_label)
     return finished_row(
         replace(stream, head=result.name),
-        run_id=hybrid_run_id(spatial, temporal, settings, result.name),
+        run_id=run_id,
+        **kept,
         system=SYSTEM,
         modality=str(MODALITY.get(result.name, Modality.RGB_FLOW)),
         backbone=stream_backbones(spatial, temporal),

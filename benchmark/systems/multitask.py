@@ -31,6 +31,7 @@ from benchmark.run.optim import build_optimizer
 from benchmark.run.options import RunOptions
 from benchmark.run.rows import elapsed, finished_row, video_counts
 from benchmark.run.trainer import build_trainer
+from benchmark.results.kept_outputs import keep_scored_outputs
 from benchmark.results.metrics import score_metrics
 from benchmark.systems.streams import stream_outputs
 from benchmark.run.throughput import TrainThroughput
@@ -142,6 +143,9 @@ def run_multitask(
             finished_row(
                 config,
                 run_id=f"{identity}-{task}"[:24],
+                **keep_scored_outputs(
+                    options.run_dir(f"{identity}-{task}"[:24]), outputs.video_ids, outputs.values, outputs.labels, spec.multi_label
+                ),
                 system="multitask",
                 world_size=trainer.world_size,
                 **score_metrics(outputs.values, outputs.labels, spec.num_classes, spec.multi_label),

@@ -20,6 +20,7 @@ import numpy as np
 from benchmark.run.config import RunConfig
 from benchmark.results.leaderboard import finished_run_ids, upsert_rows
 from benchmark.run.options import RunOptions
+from benchmark.results.kept_outputs import keep_scored_outputs
 from benchmark.run.rows import finished_row, video_counts
 from benchmark.run.runner import run
 from benchmark.systems.score_fusion import fit_score_fusion
@@ -107,10 +108,12 @@ def run_two_stream(
         fusion_started = time.perf_counter()
         fused = fitted.predict_scores(test_scores)
         seconds = test_seconds + time.perf_counter() - fusion_started
+        run_id = fusion_run_id([spatial, temporal], SYSTEM, method)
         rows.append(
             {
                 **base,
-                "run_id": fusion_run_id([spatial, temporal], SYSTEM, method),
+                "run_id": run_id,
+                **keep_scored_outputs(options.run_dir(run_id), test_ids, fused, test_labels, spec.multi_label),
                 "head": f"fusion_{method}",
                 **score_metrics(fused, test_labels, spec.num_classes, spec.multi_label),
                 "test_clips_per_s": len(test_ids) / seconds if seconds > 0 else float("nan"),

@@ -4,6 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchmark.results.predictions import load_predictions
 from benchmark.run.config import resolve_config
 from benchmark.run.runner import RunOptions
 from benchmark.systems import two_stream
@@ -66,6 +67,10 @@ def test_fusion_is_fitted_on_held_out_scores_and_every_test_video_counted(tiny_s
     assert (fused["n_test_evaluated"] == 9).all() and (fused["n_test_expected"] == 9).all()
     assert fused["top1"].between(0, 1).all()
     assert (fused["test_clips_per_s"] > 0).all()
+    for row in fused.itertuples():  # per-video outputs kept for every fused system, its interval from them
+        kept = load_predictions(tmp_path / "results" / "runs" / row.run_id / "predictions.npz")
+        assert len(kept) == 9 and kept.correct.mean() == pytest.approx(row.top1)
+        assert row.top1_low <= row.top1 <= row.top1_high
     # a second call reuses both finished streams and replaces (does not duplicate) the fusion rows
     run_two_stream(spatial, temporal, options)
     again = pd.read_csv(tmp_path / "results" / "leaderboard.csv", dtype={"run_id": str})
