@@ -33,7 +33,7 @@ from benchmark.report.regress_check import FROZEN
 BASELINE_SEEDS = (0, 1, 2, 3, 4, 5)
 CHECK_SEED = 0
 PREDICTION_LEVEL = 0.995
-MIN_DROP = 0.02  # two points: below that, 250 test clips cannot resolve a change
+MIN_DROP = 0.03  # three points (8 of 250 test clips): one head of five seeds fell 2.4 points on its own
 MAX_DROP = 0.08  # so that a fall of 10 points of any head is always caught
 MEAN_ROW = "all heads (mean)"
 BASELINE_COLUMNS = ("stage", "head", "seeds", "top1s", "mean", "std", "allowed_drop", "false_alarm")

@@ -1,7 +1,8 @@
 """Judge kept check runs against a baseline: ``python tests/power/verdicts.py BASELINE MEASURED.csv...``.
 
 Each MEASURED file is the ``measured.csv`` a `stbench regress` run leaves in ``<work>/regress/``
-(e.g. one per planted defect, see ``plant_defect.py``); prints the verdict table of each.
+(e.g. one per planted defect, see ``plant_defect.py``); prints the verdict table of each. A run of
+fewer heads (``--heads-sweep``) is judged on those heads only, without the mean over all heads.
 """
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ def main() -> int:
     for path in sys.argv[2:]:
         measured = pd.read_csv(path)
         seed = int(measured["seed"].iloc[0])
-        verdicts = compare(baseline, measured, seed)
+        ran = set(zip(measured["stage"], measured["head"]))
+        judged = baseline[[(stage, head) in ran for stage, head in zip(baseline["stage"], baseline["head"])]]
+        if len(judged) == len(baseline) - 1:  # every head ran: the mean over them is judged too
+            judged = baseline
+        verdicts = compare(judged, measured, seed)
         print(f"== {path} (seed {seed})")
         print(format_table(verdicts))
         flagged = [f"{v.head} ({v.stage}) {100 * v.change:+.1f}" for v in verdicts if v.regressed]
