@@ -42,9 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_how_arguments(bench_parser)
     bench_parser.set_defaults(handler=command_benchmark)
 
+    from benchmark.cli.regress import add_regress_parser
     from benchmark.cli.sweep import add_sweep_parser
 
     add_sweep_parser(commands)
+    add_regress_parser(commands)
 
     test_parser = commands.add_parser("test", help="evaluate a saved checkpoint on the test split")
     test_parser.add_argument("checkpoint", help="a checkpoint written by a run (runs/<run_id>/checkpoints/last.ckpt)")
@@ -62,13 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     from benchmark.cli.complexity import add_complexity_parser
     from benchmark.cli.flow import add_flow_parser
     from benchmark.cli.prepare import add_prepare_parser
-    from benchmark.cli.regress import add_regress_parser
     from benchmark.cli.hybrid import add_hybrid_parser
     from benchmark.cli.multitask import add_multitask_parser
     from benchmark.cli.two_stream import add_two_stream_parser
     from benchmark.cli.report import add_report_parser
 
-    add_regress_parser(commands)
     add_complexity_parser(commands)
     add_report_parser(commands)
     add_flow_parser(commands)
