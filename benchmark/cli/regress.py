@@ -23,6 +23,9 @@ def add_regress_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "regress",
         help="accuracy regression check: every head on the built-in dataset vs results/baselines/ci.csv",
+        description="Runs on one CPU process with pinned numerics (AVX2 kernels, 2 threads) in <work-dir>/regress; "
+        "--results-dir, --accelerator, --devices, --strategy and --num-nodes are not used. Exit 1 on a "
+        "top-1 below its allowed drop or a failed consistency probe.",
     )
     parser.add_argument("--seed", type=int, default=CHECK_SEED, help="the check's seed (default %(default)s)")
     parser.add_argument(
