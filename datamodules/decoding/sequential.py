@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from datamodules.decoding.base import VideoReadError
+from datamodules.decoding.stream_info import is_hidden_vp8_frame
 
 INTERPOLATION = "BICUBIC"  # FFmpeg's scale filter default, as decord's resize-on-decode uses
 
@@ -35,12 +36,14 @@ def _open(path: str):
 
 
 def count_packets(path: str | Path) -> int:
-    """Video packets in the container (one per frame in every format the harness reads), none decoded."""
+    """Video packets in the container that hold a shown frame, none decoded: one per frame in every format
+    the harness reads (a VP8 alt-ref frame is a packet of its own that is never shown: not counted)."""
     import av
 
     container, stream = _open(str(path))
+    hidden = is_hidden_vp8_frame if stream.codec_context.name == "vp8" else lambda packet: False
     try:
-        return sum(1 for packet in container.demux(stream) if packet.size)
+        return sum(1 for packet in container.demux(stream) if packet.size and not hidden(packet))
     except av.FFmpegError as error:
         raise VideoReadError(path, f"cannot read the container (PyAV: {error})") from error
     finally:

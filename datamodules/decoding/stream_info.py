@@ -1,10 +1,12 @@
 """What a video file holds (container, codec, size, rotation, B-frames) and whether decord's seek is exact on it.
 
 decord seeks to the key frame before a requested frame and counts frames from there by timestamp. That
-is exact on H.264 (B-frames and variable frame rate included) and VP8 / VP9 in MP4, Matroska or WebM,
-and on MPEG-4 Part 2 without B-frames (Xvid AVI). Elsewhere it returns the wrong frames without an
+is exact on H.264 (B-frames and variable frame rate included), on VP9 in MP4, Matroska or WebM (alt-ref
+frames included: they travel inside a superframe with a shown frame), on VP8 in Matroska or WebM without
+hidden frames, and on MPEG-4 Part 2 without B-frames (Xvid AVI). Elsewhere it returns the wrong frames without an
 error — MPEG-1/2 in program streams (UCF11's ``.mpg``), MPEG-1 in AVI, any codec with B-frames in AVI
-(DivX/Xvid in HMDB-51 and UCF Sports), MPEG-2, MPEG-4 Part 2 or HEVC with B-frames in MP4 or
+(DivX/Xvid in HMDB-51 and UCF Sports), VP8 with hidden alt-ref frames (each is a packet of its own that
+decord counts as a frame: asked for frame 59 of 60 it returns 55), MPEG-2, MPEG-4 Part 2 or HEVC with B-frames in MP4 or
 Matroska — it cannot open a WebM without cues nor AV1, and it ignores a display rotation. Those files are decoded in
 order with PyAV instead (:mod:`datamodules.decoding.sequential`). Every combination outside
 :data:`EXACT_SEEK` takes that path, so an untested codec is slow rather than wrong.
@@ -45,6 +47,7 @@ class StreamInfo:
     width: int
     rotation: int  # display rotation, degrees anticlockwise: 0, 90, 180 or 270
     b_frames: bool | None  # None where it does not matter (it was not looked up)
+    hidden_frames: bool | None = None  # VP8 only: whether any packet is a frame never shown (an alt-ref)
 
     @property
     def exact_seek(self) -> bool:
@@ -52,6 +55,8 @@ class StreamInfo:
         if self.rotation:
             return False
         pair = (self.container, self.codec)
+        if self.hidden_frames:
+            return False
         return pair in EXACT_SEEK or (pair in EXACT_WITHOUT_B_FRAMES and self.b_frames is False)
 
     @property
@@ -65,8 +70,9 @@ class StreamInfo:
         """E.g. "MPEG-1 in mpeg-ps with B-frames"."""
         codec = CODEC_NAMES.get(self.codec, self.codec)
         b_frames = {True: " with B-frames", False: " without B-frames", None: ""}[self.b_frames]
+        hidden = " with hidden (alt-ref) frames" if self.hidden_frames else ""
         rotation = f", rotated {self.rotation}°" if self.rotation else ""
-        return f"{codec} in {self.container}{b_frames}{rotation}"
+        return f"{codec} in {self.container}{b_frames}{hidden}{rotation}"
 
 
 def stream_info(path: str | Path) -> StreamInfo:
@@ -106,9 +112,21 @@ def probe_with_pyav(path: str) -> StreamInfo:
             if context.width < 1 or context.height < 1:
                 raise VideoReadError(path, "no frames: the video stream has no picture size (a header without data)")
             b_frames = bool(context.has_b_frames) if (name, context.name) in EXACT_WITHOUT_B_FRAMES else None
-            return StreamInfo(name, context.name, context.height, context.width, rotation, b_frames)
+            hidden = has_hidden_vp8_frames(container, stream) if context.name == "vp8" else None
+            return StreamInfo(name, context.name, context.height, context.width, rotation, b_frames, hidden)
     except av.FFmpegError as error:
         raise VideoReadError(path, f"cannot open video (PyAV: {error})") from error
+
+
+def is_hidden_vp8_frame(packet) -> bool:
+    """Whether a VP8 packet (PyAV ``Packet``) is a frame that is never shown, as libvpx's alt-ref frames
+    are: its frame tag's show_frame bit (bit 4 of the first byte) is 0."""
+    return bool(packet.size) and not memoryview(packet)[0] >> 4 & 1
+
+
+def has_hidden_vp8_frames(container, stream) -> bool:
+    """Whether any packet of a VP8 stream is a hidden frame. Reads the packets without decoding them."""
+    return any(is_hidden_vp8_frame(packet) for packet in container.demux(stream))
 
 
 def _first_frame_rotation(container, stream) -> int:

@@ -65,6 +65,7 @@ class Clip:
     rotate: int = 0  # display rotation (degrees anticlockwise, as FFmpeg's display matrix)
     no_cues: bool = False
     decord: bool = False  # read with decord (its seek is exact here); else decoded in order with PyAV
+    prebuilt: str | None = None  # a two-pass clip in ALT_REF_CLIPS, copied (no_cues: remuxed without Cues)
 
     @property
     def file_name(self) -> str:
@@ -72,8 +73,10 @@ class Clip:
 
 
 # Alt-ref frames asked for; libvpx's one-pass mode emits none in clips like these (no hidden VP8 frame,
-# no VP9 superframe), and PyAV cannot run the two-pass encode that makes them (it exposes no stats_out).
+# no VP9 superframe), and PyAV cannot run the two-pass encode that makes them (it exposes no stats_out):
+# the clips with alt-ref frames are made by make_alt_ref_clips.py and committed in ALT_REF_CLIPS.
 ALT_REF = {"auto-alt-ref": "1", "lag-in-frames": "16"}
+ALT_REF_CLIPS = Path(__file__).parent / "alt_ref_clips"
 CLIPS: tuple[Clip, ...] = (
     # UCF11's .mpg: MPEG-1 / MPEG-2 program streams, GOP 12 without and GOP 15 with B-frames
     Clip("mpeg1_ps_gop12", ".mpg", "mpeg", "mpeg1video", 60),
@@ -100,12 +103,20 @@ CLIPS: tuple[Clip, ...] = (
     Clip("vp9_no_cues", ".webm", "webm", "libvpx-vp9", 60, options=ALT_REF, no_cues=True),
     Clip("vp8_no_cues", ".webm", "webm", "libvpx", 45, options=ALT_REF, no_cues=True),
     Clip("vp9_mp4", ".mp4", "mp4", "libvpx-vp9", 60, options=ALT_REF, decord=True),
+    # ... and with hidden alt-ref frames: VP8's are packets of their own, VP9's ride in superframes
+    Clip("vp8_alt_ref", ".webm", "webm", "libvpx", 60, prebuilt="vp8_alt_ref.webm"),
+    Clip("vp8_alt_ref_no_cues", ".webm", "webm", "libvpx", 60, prebuilt="vp8_alt_ref.webm", no_cues=True),
+    Clip("vp9_alt_ref", ".webm", "webm", "libvpx-vp9", 60, prebuilt="vp9_alt_ref.webm", decord=True),
+    Clip("vp9_alt_ref_no_cues", ".webm", "webm", "libvpx-vp9", 60, prebuilt="vp9_alt_ref.webm", no_cues=True),
 )
 
 
 def can_encode(clip: Clip) -> str:
     """Why this machine's PyAV cannot write ``clip`` ("" when it can)."""
     try:
+        if clip.prebuilt:  # only remuxed: the muxer is enough
+            av.format.ContainerFormat(clip.container, "w")
+            return ""
         av.codec.Codec(clip.codec, "w")
         av.format.ContainerFormat(clip.container, "w")
     except Exception as error:  # PyAV raises UnknownCodecError / ValueError by version
@@ -145,8 +156,21 @@ def encode(clip: Clip, folder: Path) -> Path:
     with open(path, "wb") as handle:
         target = Unseekable(handle) if clip.no_cues else handle
         with av.open(target, mode="w", format=clip.container) as container:
-            write_stream(container, clip, coded)
+            if clip.prebuilt:
+                copy_stream(ALT_REF_CLIPS / clip.prebuilt, container)
+            else:
+                write_stream(container, clip, coded)
     return path
+
+
+def copy_stream(source: Path, container) -> None:
+    """Remux the video packets of ``source`` into ``container`` unchanged (hidden frames included)."""
+    with av.open(str(source)) as original:
+        stream = container.add_stream_from_template(original.streams.video[0])
+        for packet in original.demux(original.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                container.mux(packet)
 
 
 def write_stream(container, clip: Clip, coded: np.ndarray) -> None:

@@ -17,7 +17,16 @@ import torch
 from datamodules.decoding.frames import read_frames
 from datamodules.decoding.video import VideoFile, read_clip
 from datamodules.sampling.segments import segment_indices
-from tests.datamodules.decoding.codec_clips import CLIPS, Clip, can_encode, encode, frame_index, jpeg_folder
+from datamodules.decoding.stream_info import is_hidden_vp8_frame
+from tests.datamodules.decoding.codec_clips import (
+    ALT_REF_CLIPS,
+    CLIPS,
+    Clip,
+    can_encode,
+    encode,
+    frame_index,
+    jpeg_folder,
+)
 
 FRAME_FOLDER_FRAMES = 37  # a typical Jester clip
 
@@ -127,3 +136,34 @@ def test_bare_decord_is_wrong_on_every_clip_decoded_in_order(clip_folder, clip):
         return
     shown = (64, 48) if clip.rotate % 180 else (48, 64)
     assert any(frames.shape[1:3] != shown or wrong_frames(frames, asked) for asked, frames in results)
+
+
+def hidden_frames(path: Path) -> int:
+    """Frames coded but never shown: VP8 packets whose show_frame bit is 0; VP9 frames inside a superframe
+    (a packet ending in a superframe index, marker 0b110xxxxx) whose uncompressed header says show_frame 0."""
+    import av
+
+    hidden = 0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for packet in container.demux(stream):
+            if not packet.size:
+                continue
+            data = bytes(packet)
+            if stream.codec_context.name == "vp8":
+                hidden += is_hidden_vp8_frame(packet)
+            elif data[-1] & 0xE0 == 0xC0:  # VP9 superframe: the first frame is hidden when its bit 1 is 0
+                hidden += data[0] >> 6 == 2 and not data[0] >> 3 & 1 and not data[0] >> 1 & 1
+    return hidden
+
+
+@pytest.mark.parametrize("name", ["vp8_alt_ref.webm", "vp9_alt_ref.webm"])
+def test_the_alt_ref_clips_hold_hidden_frames(name):
+    """The committed two-pass clips cover what they are named for: frames coded but never shown."""
+    assert hidden_frames(ALT_REF_CLIPS / name) >= 3
+
+
+def test_vp8_alt_ref_frames_are_not_counted_as_frames(clip_folder):
+    clip = next(c for c in CLIPS if c.name == "vp8_alt_ref")
+    with VideoFile(clip_path(clip_folder, clip)) as video:
+        assert video.num_frames == clip.frames and "hidden (alt-ref) frames" in video.fallback_reason
