@@ -45,7 +45,7 @@ from datamodules.decoding.probing import (  # noqa: F401  (the probe kinds are p
 from datamodules.records import VideoRecord
 from datamodules.storage import file_sha256, locked, short_hash, write_atomically
 
-INDEX_FORMAT_VERSION = 2  # 2: counts of frames that decode, decoding notes, deep probes
+INDEX_FORMAT_VERSION = 3  # 2: counts of frames that decode, decoding notes, deep probes; 3: VP8 alt-ref frames not counted
 
 
 @dataclass(frozen=True)
