@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from benchmark.cli.bench import add_bench_parser
     from benchmark.cli.complexity import add_complexity_parser
+    from benchmark.cli.export_backbone import add_export_backbone_parser
     from benchmark.cli.flow import add_flow_parser
     from benchmark.cli.prepare import add_prepare_parser
     from benchmark.cli.hybrid import add_hybrid_parser
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_hybrid_parser(commands)
     add_multitask_parser(commands)
     add_bench_parser(commands)
+    add_export_backbone_parser(commands)
     return parser
 
 

@@ -23,7 +23,7 @@ from datamodules.storage import upsert_csv
 
 LEADERBOARD_COLUMNS: tuple[str, ...] = (
     "run_id", "timestamp", "git_sha", "status",
-    "dataset", "split", "system", "modality", "backbone", "head", "segments", "input_size", "seed",
+    "dataset", "split", "system", "modality", "backbone", "backbone_weights", "head", "segments", "input_size", "seed",
     "epochs", "batch_size", "lr", "world_size",
     "top1", "top5", "mean_class_acc", "map", "top1_reversed_pairs",
     "n_test", "n_test_expected", "n_test_evaluated", "n_test_failed", "n_train_skipped",

@@ -6,12 +6,15 @@ writer measured; the columns and their order are :data:`benchmark.results.leader
 from __future__ import annotations
 
 import functools
+import os
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from benchmark.results.provenance import environment, git_sha
 from benchmark.run.config import RunConfig
+from datamodules.storage import file_sha256
 
 FINISHED = "finished"
 FAILED = "failed"
@@ -29,6 +32,7 @@ def identity_columns(config: RunConfig) -> dict[str, Any]:
         "system": config.head,
         "modality": str(config.modality),
         "backbone": config.backbone,
+        "backbone_weights": weights_identity(config.backbone_weights),
         "head": config.head,
         "segments": config.segments,
         "input_size": config.input_size,
@@ -39,6 +43,23 @@ def identity_columns(config: RunConfig) -> dict[str, Any]:
         "test_views": config.test_clips * config.test_crops,
         "environment": run_environment(),
     }
+
+
+def weights_identity(path: str | None) -> str:
+    """What a row says of the weights a run started from: the file's name and the start of its sha256
+    (its content, not where it lies on this machine); "" when the backbone started from its own init."""
+    if path is None:
+        return ""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return f"{Path(path).name} (not readable)"
+    return _weights_identity(str(path), status.st_size, status.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _weights_identity(path: str, size: int, mtime_ns: int) -> str:  # noqa: ARG001 (size and time key the cache)
+    return f"{Path(path).name} sha256:{file_sha256(path)[:12]}"
 
 
 @functools.lru_cache(maxsize=1)
