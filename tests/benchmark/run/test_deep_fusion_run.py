@@ -126,6 +126,17 @@ def test_sweep_configs_are_valid_deep_fusion_runs():
     assert paper.holdout_fraction > 0  # convergence judged on held-out training videos, not on the test split
     assert (synthetic.backbone, synthetic.input_size, synthetic.segments, synthetic.flow_length) == ("smallcnn", 32, 8, 4)
     assert synthetic.lr_schedule == "two_stage" and synthetic.fusion_conv_summary == "flatten"
+    assert synthetic.backbone_weights == "runs/backbones/smallcnn_synthetic_tsn32.pt"
+
+
+def test_the_streams_sweep_is_the_run_whose_backbone_the_preset_starts_from():
+    """The preset's recipe (README, config comments) exports the one cell of the streams sweep: an RGB
+    smallcnn at the fusion net's input size; its run id is the one the README names."""
+    (streams,) = load_sweep(ROOT / "configs" / "deep_fusion_synthetic_streams.yaml").cells
+    (synthetic,) = load_sweep(ROOT / "configs" / "deep_fusion_synthetic.yaml").cells
+    assert (streams.backbone, str(streams.modality), streams.input_size) == ("smallcnn", "rgb", synthetic.input_size)
+    export = f"stbench export-backbone runs/{streams.run_id}/checkpoints/last.ckpt --out {synthetic.backbone_weights}"
+    assert export in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 # -- end to end ----------------------------------------------------------------------------------
