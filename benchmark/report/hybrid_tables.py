@@ -27,17 +27,25 @@ def _percent(value: object) -> str:
     return "–" if pd.isna(number) else f"{100 * number:.1f}"
 
 
+def _with_interval(row: pd.Series, column: str) -> str:
+    """The figure in percent, with its 95 % interval in brackets where the row has one."""
+    low, high = row.get(f"{column}_low"), row.get(f"{column}_high")
+    if pd.isna(pd.to_numeric(pd.Series([low, high]), errors="coerce")).any():
+        return _percent(row[column])
+    return f"{_percent(row[column])} [{_percent(low)}, {_percent(high)}]"
+
+
 def _table(rows: pd.DataFrame, multi_label: bool) -> list[str]:
     column, metric = ("map", "mAP") if multi_label else ("top1", "top-1")
     published = "CCV mAP" if multi_label else "UCF-101 accuracy"
     by_component = {str(row["head"]): row for _, row in rows.iterrows()}
     lines = [
-        f"| method | component | ours: {metric} (%) | published: {published} (%) |",
+        f"| method | component | ours: {metric} (%) [95 % interval] | published: {published} (%) |",
         "|---|---|---:|---:|",
     ]
     for method, component, ucf101, ccv in HYBRID_PUBLISHED:
         row = by_component.get(component) if component else None
-        ours = "–" if row is None else _percent(row[column])
+        ours = "–" if row is None else _with_interval(row, column)
         shown = f"`{component}`" if component else "(not rebuilt: other authors' method)"
         lines.append(f"| {method} | {shown} | {ours} | {ccv if multi_label else ucf101:.1f} |")
     return lines

@@ -46,14 +46,15 @@ def test_hybrid_section_is_laid_out_like_the_papers_tables():
 
     frame = pd.DataFrame([
         _row(run_id="h1", dataset="synthetic", split="default", system="hybrid", head="svm_mkl", top1=0.875, map=0.9),
-        _row(run_id="h2", dataset="synthetic", split="default", system="hybrid", head="hybrid", top1=1.0, map=1.0),
+        _row(run_id="h2", dataset="synthetic", split="default", system="hybrid", head="hybrid", top1=1.0, map=1.0,
+             top1_low=0.9854, top1_high=1.0),
         _row(run_id="h3", dataset="ccv", split="default", system="hybrid", head="hybrid", top1=float("nan"), map=0.5),
         _row(run_id="t", system="tsn", head="tsn"),
     ])  # fmt: skip
     text = "\n".join(hybrid_section(frame))
     single, multi = text.split("### synthetic")[1], text.split("### ccv")[1].split("### synthetic")[0]
     assert "| SVM-MKL | `svm_mkl` | 87.5 | 86.8 |" in single  # top-1 next to the UCF-101 accuracy
-    assert "| hybrid | `hybrid` | 100.0 | 91.3 |" in single
+    assert "| hybrid | `hybrid` | 100.0 [98.5, 100.0] | 91.3 |" in single  # with its interval where the row has one
     assert "| M-DBM | (not rebuilt: other authors' method) | – | 86.9 |" in single
     assert "| hybrid | `hybrid` | 50.0 | 83.5 |" in multi  # mAP next to the CCV mAP
     assert "| SVM-MKL | `svm_mkl` | – | 75.4 |" in multi
