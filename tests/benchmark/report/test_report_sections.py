@@ -27,9 +27,14 @@ def test_systems_and_data_notes_list_fusions_skipped_videos_and_multi_label_scor
         _row(run_id="a"),
         _row(run_id="b", dataset="ccv", split="default", system="two_stream", head="fusion_linear_svm",
              modality="rgb+flow", top1=float("nan"), map=0.7, n_test_evaluated=9, n_test_failed=1, detail="C=1"),
+        _row(run_id="c", dataset="synthetic", split="default", system="deep_fusion", head="deep_fusion",
+             modality="rgb+flow", top1=0.928, top1_low=0.8886, top1_high=0.9568, map=0.998, n_test_evaluated=250,
+             n_test_expected=250, backbone_weights="w.pt sha256:992af9256b47"),
     ])  # fmt: skip
     systems = "\n".join(systems_section(frame))
-    assert "| ccv | default | two_stream | fusion_linear_svm | rgb+flow | – | 70.00 | 9/10 | C=1 |" in systems
+    assert "| ccv | default | two_stream | fusion_linear_svm | rgb+flow | – | – | 70.00 | 9/10 |  | C=1 |" in systems
+    deep = "| synthetic | default | deep_fusion | deep_fusion | rgb+flow | 92.80 | [88.9, 95.7] | 99.80 | 250/250 |"
+    assert deep + " w.pt sha256:992af9256b47 |  |" in systems
     assert "tsn |" not in systems.split("|---|")[-1]  # single-stream rows are not systems
     notes = "\n".join(data_notes_section(frame))
     assert "run `b` (ccv, fusion_linear_svm): 1 unreadable test videos" in notes
