@@ -1,8 +1,11 @@
 """Leaderboard rows of the same experiment run with different seeds, folded into one row each.
 
 The run identity without the seed is every column of the leaderboard that is a field of
-``RunConfig`` (the settings that decide a result), except ``seed``. Metrics, timings, counts and
-provenance (run id, time, git sha, world size) are not part of it.
+``RunConfig`` (the settings that decide a result), except ``seed``, and the row's ``setting_id`` (the
+hash of the whole config but the seed), so that two runs that differ in a setting the leaderboard has
+no column for are never pooled. Rows written before ``setting_id`` existed have none and are pooled
+by their columns. Metrics, timings, counts and provenance (run id, time, git sha, world size) are not
+part of it.
 """
 from __future__ import annotations
 
@@ -96,7 +99,7 @@ def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
     parameter and MAC counts, which the config decides, are taken from the first run that has them.
     """
     finished = finished_rows(frame)
-    keys = identity_columns(frame)
+    keys = identity_columns(frame) + (["setting_id"] if "setting_id" in frame.columns else [])
     columns = aggregated_columns(keys)
     if finished.empty or not keys:
         return pd.DataFrame(columns=columns)

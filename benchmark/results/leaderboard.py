@@ -22,9 +22,9 @@ import pandas as pd
 from datamodules.storage import upsert_csv
 
 LEADERBOARD_COLUMNS: tuple[str, ...] = (
-    "run_id", "timestamp", "git_sha", "status",
+    "run_id", "setting_id", "timestamp", "git_sha", "status",
     "dataset", "split", "system", "modality", "backbone", "backbone_weights", "head", "segments", "input_size", "seed",
-    "epochs", "batch_size", "lr", "world_size",
+    "epochs", "batch_size", "lr", "holdout_fraction", "world_size",
     "top1", "top5", "mean_class_acc", "map", "top1_reversed_pairs",
     "n_test", "n_test_expected", "n_test_evaluated", "n_test_failed", "n_train_skipped",
     "test_views",
@@ -39,7 +39,7 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
 
 # Columns that hold numbers (or nothing); any other column, a newer one included, is read as it is.
 NUMBER_COLUMNS: tuple[str, ...] = (
-    "segments", "input_size", "seed", "epochs", "batch_size", "lr", "world_size",
+    "segments", "input_size", "seed", "epochs", "batch_size", "lr", "holdout_fraction", "world_size",
     "top1", "top5", "mean_class_acc", "map", "top1_reversed_pairs",
     "n_test", "n_test_expected", "n_test_evaluated", "n_test_failed", "n_train_skipped", "test_views",
     "head_params", "transform_params", "backbone_params", "total_params",

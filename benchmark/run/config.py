@@ -58,11 +58,22 @@ class RunConfig:
     @property
     def run_id(self) -> str:
         """A short stable hash of every field: same config, same id."""
+        return short_hash(canonical_json(self._identity()), length=12)
+
+    @property
+    def setting_id(self) -> str:
+        """A short stable hash of every field but the seed: the runs of one experiment under several
+        seeds share it, and only they (reports pool seeds by it)."""
+        data = self._identity()
+        del data["seed"]
+        return short_hash(canonical_json(data), length=12)
+
+    def _identity(self) -> dict[str, Any]:
         data = self.to_dict()
         for name, default in LATER_FIELDS.items():
             if data.get(name) == default:
                 del data[name]
-        return short_hash(canonical_json(data), length=12)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunConfig":

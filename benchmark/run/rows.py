@@ -25,6 +25,7 @@ def identity_columns(config: RunConfig) -> dict[str, Any]:
     """What a row says about the run itself: its id, when and from which code, and its settings."""
     return {
         "run_id": config.run_id,
+        "setting_id": config.setting_id,
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "git_sha": git_sha(),
         "dataset": config.dataset,
@@ -40,6 +41,7 @@ def identity_columns(config: RunConfig) -> dict[str, Any]:
         "epochs": config.epochs,
         "batch_size": config.batch_size,
         "lr": config.lr,
+        "holdout_fraction": config.holdout_fraction,
         "test_views": config.test_clips * config.test_crops,
         "environment": run_environment(),
     }

@@ -146,6 +146,25 @@ def test_aggregate_keeps_settings_apart(leaderboard: Path) -> None:
     assert list(squeeze["head"]) == ["mlp", "tsn", "lstm", "lstm", "gru", "myhead"]
 
 
+def test_runs_of_different_settings_are_never_pooled_as_seeds() -> None:
+    """Two runs with the same columns and seed but another config (here the held-out share, which
+    decides the training set) are two experiments, told apart by ``setting_id``; rows from before
+    ``setting_id`` existed still pool by their columns."""
+    from benchmark.run.config import resolve_config
+    from benchmark.run.rows import finished_row
+
+    plain, held_out, other_seed = (
+        resolve_config("synthetic", head="tsn", seed=seed, holdout_fraction=fraction)
+        for seed, fraction in ((0, 0.0), (0, 0.1), (1, 0.0))
+    )
+    assert plain.setting_id == other_seed.setting_id != held_out.setting_id
+    rows = [finished_row(config, top1=top1) for config, top1 in ((plain, 0.4), (held_out, 0.5), (other_seed, 0.6))]
+    table = aggregate(pd.DataFrame(rows))
+    assert sorted(zip(table["n_seeds"], table["seeds"])) == [(1, "0"), (2, "0;1")]
+    legacy = pd.DataFrame(rows).drop(columns=["setting_id", "holdout_fraction"])
+    assert list(aggregate(legacy)["n_seeds"]) == [3]
+
+
 def test_aggregated_csv_is_written_next_to_the_leaderboard(leaderboard: Path, tmp_path: Path) -> None:
     files = generate_report(leaderboard, tmp_path / "reports")
     assert files.aggregated == aggregated_path(leaderboard) == leaderboard.with_name("leaderboard_aggregated.csv")
