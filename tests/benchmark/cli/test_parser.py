@@ -38,6 +38,7 @@ OPTIONS = {
     "hybrid": ["file", *HOW],
     "multitask": ["--task", "--head", *WHAT, *HOW],
     "bench": [],
+    "export-backbone": ["checkpoint", "--out", "--stream", "--trust-checkpoint"],
 }
 
 
