@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
-import torch
 
 from benchmark.project import CONFIGS_DIR
 from benchmark.report.regress_probes import ProbeResult, same_evaluation, training_coverage
-from benchmark.run.checkpoint import read_checkpoint
+from benchmark.run.backbone_export import export_backbone
 from benchmark.run.config import RunConfig
 from benchmark.run.options import RunOptions
 from benchmark.run.runner import run
@@ -34,7 +33,6 @@ DATA_PATH_SWEEP = CONFIGS_DIR / "ci_regression_data_path.yaml"
 HEADS_SWEEP = CONFIGS_DIR / "ci_regression.yaml"
 END_TO_END = "end to end"
 FROZEN = "frozen backbone"
-BACKBONE_PREFIX = "net.backbone."
 MEASURED_COLUMNS = ("stage", "head", "seed", "top1", "run_id")
 
 
@@ -55,10 +53,7 @@ def head_cells(seed: int, backbone_weights: Path, sweep_file: Path = HEADS_SWEEP
 
 def keep_backbone(checkpoint: Path, out: Path) -> Path:
     """Write the backbone part of a run's checkpoint as a weight file ``build_backbone`` loads."""
-    state = read_checkpoint(checkpoint)["state_dict"]
-    backbone = {key[len(BACKBONE_PREFIX) :]: value for key, value in state.items() if key.startswith(BACKBONE_PREFIX)}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(backbone, out)
+    export_backbone(checkpoint, out)
     return out
 
 
