@@ -66,6 +66,13 @@ def setting(value: object) -> str:
     return str(value)
 
 
+def row_interval(row: pd.Series, column: str) -> str:
+    """A leaderboard row's 95 % interval of ``column`` (its ``*_low``/``*_high`` columns) as "[low, high]"
+    in percent; "" where the row has none (rows written before intervals were)."""
+    bounds = pd.to_numeric(pd.Series([row.get(f"{column}_low"), row.get(f"{column}_high")]), errors="coerce")
+    return "" if bounds.isna().any() else f"[{100 * bounds.iloc[0]:.1f}, {100 * bounds.iloc[1]:.1f}]"
+
+
 def clip_counts(evaluated_min: object, evaluated_max: object, expected: object) -> tuple[str, bool]:
     """'evaluated / expected' and whether every seed evaluated the whole test set."""
     if missing(expected) or missing(evaluated_min) or missing(evaluated_max):

@@ -29,10 +29,7 @@ def _percent(value: object) -> str:
 
 def _with_interval(row: pd.Series, column: str) -> str:
     """The figure in percent, with its 95 % interval in brackets where the row has one."""
-    low, high = row.get(f"{column}_low"), row.get(f"{column}_high")
-    if pd.isna(pd.to_numeric(pd.Series([low, high]), errors="coerce")).any():
-        return _percent(row[column])
-    return f"{_percent(row[column])} [{_percent(low)}, {_percent(high)}]"
+    return f"{_percent(row[column])} {fmt.row_interval(row, column)}".rstrip()
 
 
 def _table(rows: pd.DataFrame, multi_label: bool) -> list[str]:

@@ -74,16 +74,11 @@ def systems_section(frame: pd.DataFrame) -> list[str]:
         weights = "" if pd.isna(row.get("backbone_weights", "")) else str(row.get("backbone_weights", ""))
         shown.append([
             *(fmt.text(row[c]) for c in ("dataset", "split", "system", "head", "modality")),
-            _percent(row["top1"]), _interval(row, "top1"), _percent(row["map"]),
+            _percent(row["top1"]), fmt.row_interval(row, "top1") or "–", _percent(row["map"]),
             f"{_count(row['n_test_evaluated'])}/{_count(row['n_test_expected'])}", fmt.text(weights), fmt.text(detail),
         ])  # fmt: skip
     return [*lines, *fmt.markdown_table(header, shown, [False] * 11), ""]
 
-
-def _interval(row: pd.Series, column: str) -> str:
-    """"[low, high]" in percent, or "–" where the row has no interval (rows written before intervals were)."""
-    bounds = pd.to_numeric(pd.Series([row.get(f"{column}_low"), row.get(f"{column}_high")]), errors="coerce")
-    return "–" if bounds.isna().any() else f"[{100 * bounds.iloc[0]:.1f}, {100 * bounds.iloc[1]:.1f}]"
 
 
 def data_notes_section(frame: pd.DataFrame) -> list[str]:
