@@ -52,11 +52,9 @@ class StreamInfo:
     @property
     def exact_seek(self) -> bool:
         """Whether decord's random access returns exactly the frames asked for."""
-        if self.rotation:
+        if self.rotation or self.hidden_frames:
             return False
         pair = (self.container, self.codec)
-        if self.hidden_frames:
-            return False
         return pair in EXACT_SEEK or (pair in EXACT_WITHOUT_B_FRAMES and self.b_frames is False)
 
     @property
