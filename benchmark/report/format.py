@@ -66,11 +66,16 @@ def setting(value: object) -> str:
     return str(value)
 
 
+def interval(low: float, high: float) -> str:
+    """A 95 % interval of a fraction, in percent, as every report table writes one: "[low, high]"."""
+    return f"[{100 * low:.1f}, {100 * high:.1f}]"
+
+
 def row_interval(row: pd.Series, column: str) -> str:
     """A leaderboard row's 95 % interval of ``column`` (its ``*_low``/``*_high`` columns) as "[low, high]"
     in percent; "" where the row has none (rows written before intervals were)."""
     bounds = pd.to_numeric(pd.Series([row.get(f"{column}_low"), row.get(f"{column}_high")]), errors="coerce")
-    return "" if bounds.isna().any() else f"[{100 * bounds.iloc[0]:.1f}, {100 * bounds.iloc[1]:.1f}]"
+    return "" if bounds.isna().any() else interval(bounds.iloc[0], bounds.iloc[1])
 
 
 def clip_counts(evaluated_min: object, evaluated_max: object, expected: object) -> tuple[str, bool]:

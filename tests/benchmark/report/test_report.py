@@ -221,7 +221,7 @@ def test_rows_with_kept_outputs_get_intervals_and_paired_verdicts(leaderboard: P
     markdown = _report(leaderboard, tmp_path)
     rows = {(row[0], row[1]): row for row in _table_rows(markdown, "jester · squeezenet1_1 · T = 8")}
     low, high = binomial_interval(int(strong.sum()), 100)
-    assert rows[("`mlp`", "epochs=30")][6] == f"{100 * low:.1f}–{100 * high:.1f}"
+    assert rows[("`mlp`", "epochs=30")][6] == f"[{100 * low:.1f}, {100 * high:.1f}]"
     assert rows[("`mlp`", "epochs=30")][7] == "yes" and rows[("`gru`", "epochs=30")][7] == "yes"
     assert rows[("`myhead`", "epochs=30")][7] == "no"
     assert "Paired comparisons (exact McNemar, paired bootstrap, 15 pairs, Holm-adjusted" in markdown
