@@ -179,19 +179,21 @@ class VideoClassifier(pl.LightningModule):
         else:
             empty_targets = np.zeros((0, self.num_classes) if self.multi_label else 0, np.int64)
             mine = (np.zeros(0, np.int64), np.zeros((0, self.num_classes), np.float32), empty_targets)
-        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-            return mine  # type: ignore[return-value]
-        parts: list[Any] = [None] * torch.distributed.get_world_size()
-        torch.distributed.all_gather_object(parts, mine)
+        parts = _from_every_process(mine)
         return tuple(np.concatenate([part[k] for part in parts]) for k in range(3))  # type: ignore[return-value]
 
     def gathered_bad_videos(self) -> list[dict[str, Any]]:
         """Every process's skipped clips (call on all processes; identical result on each)."""
-        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-            return list(self.bad_videos)
-        parts: list[list[dict[str, Any]] | None] = [None] * torch.distributed.get_world_size()
-        torch.distributed.all_gather_object(parts, self.bad_videos)
-        return [entry for part in parts for entry in (part or [])]
+        return [entry for part in _from_every_process(list(self.bad_videos)) for entry in part]
 
     def configure_optimizers(self) -> dict[str, Any]:
         return build_optimizer(self.config, self.net)
+
+
+def _from_every_process(mine: Any) -> list[Any]:
+    """``mine`` from every process, in rank order (a collective under DDP; ``[mine]`` without it)."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return [mine]
+    parts: list[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(parts, mine)
+    return parts
