@@ -60,10 +60,13 @@ def _key(path: str | Path) -> tuple[str, int, int]:
     return str(path), status.st_size, status.st_mtime_ns
 
 
-def decoded_count(path: str | Path) -> int:
-    """The frame count to sample from: what decoding found earlier in this process, else the packet count."""
+def decoded_count(path: str | Path, shown_packets: int | None = None) -> int:
+    """The frame count to sample from: what decoding found earlier in this process, else the packet count
+    (``shown_packets`` where the probe already counted them: VP8)."""
     known = _DECODED.get(_key(path))
-    return known if known is not None else count_packets(path)
+    if known is not None:
+        return known
+    return shown_packets if shown_packets is not None else count_packets(path)
 
 
 def remember_count(path: str | Path, count: int) -> None:

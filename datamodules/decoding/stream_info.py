@@ -48,6 +48,7 @@ class StreamInfo:
     rotation: int  # display rotation, degrees anticlockwise: 0, 90, 180 or 270
     b_frames: bool | None  # None where it does not matter (it was not looked up)
     hidden_frames: bool | None = None  # VP8 only: whether any packet is a frame never shown (an alt-ref)
+    shown_packets: int | None = None  # VP8 only: packets holding a shown frame, counted in the same pass
 
     @property
     def exact_seek(self) -> bool:
@@ -110,8 +111,8 @@ def probe_with_pyav(path: str) -> StreamInfo:
             if context.width < 1 or context.height < 1:
                 raise VideoReadError(path, "no frames: the video stream has no picture size (a header without data)")
             b_frames = bool(context.has_b_frames) if (name, context.name) in EXACT_WITHOUT_B_FRAMES else None
-            hidden = has_hidden_vp8_frames(container, stream) if context.name == "vp8" else None
-            return StreamInfo(name, context.name, context.height, context.width, rotation, b_frames, hidden)
+            hidden, shown = vp8_packet_counts(container, stream) if context.name == "vp8" else (None, None)
+            return StreamInfo(name, context.name, context.height, context.width, rotation, b_frames, hidden, shown)
     except av.FFmpegError as error:
         raise VideoReadError(path, f"cannot open video (PyAV: {error})") from error
 
@@ -122,9 +123,16 @@ def is_hidden_vp8_frame(packet) -> bool:
     return bool(packet.size) and not memoryview(packet)[0] >> 4 & 1
 
 
-def has_hidden_vp8_frames(container, stream) -> bool:
-    """Whether any packet of a VP8 stream is a hidden frame. Reads the packets without decoding them."""
-    return any(is_hidden_vp8_frame(packet) for packet in container.demux(stream))
+def vp8_packet_counts(container, stream) -> tuple[bool, int]:
+    """(whether any packet of a VP8 stream is a hidden frame, how many hold a shown one). Reads the packets
+    without decoding them, once: the shown count is the frame count in-order decoding starts from."""
+    hidden = shown = 0
+    for packet in container.demux(stream):
+        if packet.size:
+            is_hidden = is_hidden_vp8_frame(packet)
+            hidden += is_hidden
+            shown += not is_hidden
+    return hidden > 0, shown
 
 
 def _first_frame_rotation(container, stream) -> int:

@@ -44,7 +44,7 @@ class VideoFile:
         if self.info.exact_seek:
             self.reader, self.num_frames = self._open_decord()
         if self.reader is None:
-            self.num_frames = decoded_count(self.path)
+            self.num_frames = decoded_count(self.path, self.info.shown_packets)
         if self.num_frames < 1:
             raise VideoReadError(self.path, "no frames (the container lists none)")
 

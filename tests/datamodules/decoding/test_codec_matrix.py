@@ -167,3 +167,18 @@ def test_vp8_alt_ref_frames_are_not_counted_as_frames(clip_folder):
     clip = next(c for c in CLIPS if c.name == "vp8_alt_ref")
     with VideoFile(clip_path(clip_folder, clip)) as video:
         assert video.num_frames == clip.frames and "hidden (alt-ref) frames" in video.fallback_reason
+
+
+def test_a_vp8_files_packets_are_read_once_on_first_open(clip_folder, monkeypatch):
+    """The probe that looks for hidden frames also counts the shown ones: no second pass over the packets."""
+    from datamodules.decoding import sequential
+
+    def second_pass(path):
+        raise AssertionError(f"{path}: the packets were read a second time")
+
+    monkeypatch.setattr(sequential, "count_packets", second_pass)
+    clip = next(c for c in CLIPS if c.name == "vp8_alt_ref_no_cues")  # decord cannot open it: in order
+    path = clip_path(clip_folder, clip)
+    with VideoFile(path) as video:
+        assert video.sequential and video.num_frames == clip.frames
+        assert video.info.shown_packets == clip.frames and video.info.hidden_frames
