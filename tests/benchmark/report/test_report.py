@@ -302,6 +302,7 @@ def test_cli_report_filters_datasets(leaderboard: Path, tmp_path: Path, capsys) 
     command = f"stbench report --leaderboard {leaderboard} --name jester_only --out-dir {out_dir} --dataset jester"
     assert command in markdown
     assert "jester_only_files/" in markdown
+    assert "rewrites this file, its figures in `jester_only_files/`" in markdown and "{name}" not in markdown
     assert str(out_dir / "jester_only.md") in capsys.readouterr().out
 
 
