@@ -15,7 +15,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from datamodules.decoding.base import VideoReadError
-from datamodules.decoding.stream_info import is_hidden_vp8_frame
+from datamodules.decoding.stream_info import vp8_packet_counts
 
 INTERPOLATION = "BICUBIC"  # FFmpeg's scale filter default, as decord's resize-on-decode uses
 
@@ -41,9 +41,10 @@ def count_packets(path: str | Path) -> int:
     import av
 
     container, stream = _open(str(path))
-    hidden = is_hidden_vp8_frame if stream.codec_context.name == "vp8" else lambda packet: False
     try:
-        return sum(1 for packet in container.demux(stream) if packet.size and not hidden(packet))
+        if stream.codec_context.name == "vp8":
+            return vp8_packet_counts(container, stream)[1]
+        return sum(1 for packet in container.demux(stream) if packet.size)
     except av.FFmpegError as error:
         raise VideoReadError(path, f"cannot read the container (PyAV: {error})") from error
     finally:
