@@ -77,8 +77,7 @@ def systems_section(frame: pd.DataFrame) -> list[str]:
             _percent(row["top1"]), fmt.row_interval(row, "top1") or "–", _percent(row["map"]),
             f"{_count(row['n_test_evaluated'])}/{_count(row['n_test_expected'])}", fmt.text(weights), fmt.text(detail),
         ])  # fmt: skip
-    return [*lines, *fmt.markdown_table(header, shown, [False] * 11), ""]
-
+    return [*lines, *fmt.markdown_table(header, shown, [False] * len(header)), ""]
 
 
 def data_notes_section(frame: pd.DataFrame) -> list[str]:
