@@ -29,10 +29,12 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser(
         "report",
-        help="Markdown report with plots from the leaderboard CSV (mean ± std over seeds, published top-1)",
+        help="Markdown report with plots from the leaderboard CSV (mean ± std over seeds, 95 %% intervals, "
+        "paired significance tests, published top-1)",
         description="Regenerates <out-dir>/<name>.md and its PNG figures from the leaderboard CSV and the "
-        "runs' confusion.csv files: one table per dataset, backbone and number of segments, heads in the "
-        "study's order, next to the published top-1. Also rewrites <leaderboard>_aggregated.csv.",
+        "runs' confusion.csv and predictions.npz files: one table per dataset, backbone and number of segments, "
+        "heads in the study's order, each top-1 with its 95 % interval and paired significance tests between "
+        "the heads, next to the published top-1. Also rewrites <leaderboard>_aggregated.csv.",
     )
     parser.add_argument("--leaderboard", default=DEFAULT_LEADERBOARD, metavar="CSV")
     parser.add_argument(

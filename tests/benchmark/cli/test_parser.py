@@ -114,3 +114,14 @@ def test_a_limit_above_one_is_a_batch_count():
 def test_without_dataset_there_is_no_dataset_option():
     with pytest.raises(SystemExit):
         _parse("--dataset", "jester", dataset=False)
+
+
+def test_every_commands_help_renders(capsys):
+    """argparse expands % in help strings: a stray one (e.g. "95 % interval") breaks --help with a TypeError."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for argv in [["--help"], *([name, "--help"] for name in commands)]:
+        with pytest.raises(SystemExit) as exit_:
+            parser.parse_args(argv)
+        assert exit_.value.code == 0, argv
+        assert "usage: stbench" in capsys.readouterr().out
