@@ -12,6 +12,7 @@ from datamodules.augment import draw_train_params
 from datamodules.decoding.video import IndexSampler, VideoReadError, read_record
 from datamodules.records import VideoRecord
 from datamodules.sampling.segments import SamplingMode, segment_indices, test_view_indices
+from datamodules.workers import WatchedDataLoader, reading
 
 
 def clip_seed(seed: int, epoch: int, index: int) -> int:
@@ -96,7 +97,8 @@ class ClipDataset(Dataset):
         record = self.records[index]
         generator = torch.Generator().manual_seed(clip_seed(self.seed, epoch, index))
         try:
-            frames, _ = self.reader(record, self._indices(generator), self.decode_size)
+            with reading(f"{record.path} (listed at {record.source})"):
+                frames, _ = self.reader(record, self._indices(generator), self.decode_size)
         except VideoReadError as error:
             error = VideoReadError(error.path, f"{error.reason} (listed at {record.source})")
             if self.on_bad_video == "fail":
@@ -203,11 +205,12 @@ def epoch_keyed_loader(
     ``epoch`` is the sampler's epoch until Lightning sets it: a resumed fit builds the iterator of
     its first epoch before setting the epoch, and loader workers draw their first keys as the
     iterator is built (Lightning issue #21938), so the training loader starts at
-    :func:`next_fit_epoch`."""
+    :func:`next_fit_epoch`. Workers start from a fork server and a batch is awaited for a bounded
+    time (:class:`~datamodules.workers.WatchedDataLoader`)."""
     size, rank = world
     sampler = EpochKeyedSampler(len(dataset), shuffle=training, seed=seed, num_replicas=size, rank=rank, pad=training)
     sampler.set_epoch(epoch)
-    return DataLoader(
+    return WatchedDataLoader(
         dataset,
         batch_size=batch_size,
         sampler=sampler,

@@ -18,6 +18,7 @@ import av
 import cv2
 import numpy as np
 
+from datamodules.decoding.convert import frame_to_array
 from datamodules.synthetic.generate import SyntheticConfig, encode_mp4, ensure_synthetic
 
 #: 10 classes × (3 train, 1 validation, 1 test) clips of 16–20 frames at 64×64: seconds to generate.
@@ -145,7 +146,7 @@ UNREADABLE: dict[str, Callable[[Path, str, int], Planted]] = {
 def decode_all(path: Path) -> np.ndarray:
     """Every frame of a video as (T, H, W, 3) uint8 RGB (PyAV, independent of the reader under test)."""
     with av.open(str(path)) as container:
-        return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+        return np.stack([frame_to_array(frame) for frame in container.decode(video=0)])
 
 
 def video_info(path: Path) -> tuple[int, int, int, float]:

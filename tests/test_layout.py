@@ -189,3 +189,56 @@ def test_no_source_file_is_over_400_lines() -> None:
 def test_benchmark_has_at_most_a_dozen_modules_of_its_own() -> None:
     top_level = sorted(p.name for p in (ROOT / "benchmark").glob("*.py"))
     assert len(top_level) <= MAX_TOP_LEVEL_BENCHMARK_MODULES, top_level
+
+
+# -- fork safety: one converter of PyAV frames, one way to start worker processes --------------------------------
+# A PyAV conversion made outside datamodules/decoding/convert.py may start a thread pool that a forked child
+# inherits and hangs on; a DataLoader or process pool made outside datamodules/workers.py forks by default.
+FORK_RULES: tuple[tuple[str, str, bool, str], ...] = (  # pattern, the one module allowed, tests too, what
+    (r"\.(to_ndarray|reformat|to_image|to_rgb)\(", "datamodules/decoding/convert.py", True, "converts a PyAV frame itself"),
+    (r"(?<![A-Za-z_])DataLoader\(", "datamodules/workers.py", False, "makes a plain DataLoader (use WatchedDataLoader)"),
+    (r"get_context\(|ProcessPoolExecutor\((?!.*worker_context)|multiprocessing\.Pool\(", "datamodules/workers.py", False,
+     "starts processes without worker_context()"),
+)
+
+
+def fork_rule_breaches(files: dict[str, str]) -> list[str]:
+    """``relative path → source`` scanned for the rules above (tests start processes on purpose, but convert
+    frames in the process that forks the suite's loaders): ``path:line: what``."""
+    import re
+
+    found = []
+    for relative, text in files.items():
+        in_tests = relative.startswith("tests/")
+        for number, line in enumerate(text.splitlines(), start=1):
+            code = line.split("#", 1)[0]
+            for pattern, home, tests_too, what in FORK_RULES:
+                if relative != home and (tests_too or not in_tests) and re.search(pattern, code):
+                    found.append(f"{relative}:{number}: {what}")
+    return found
+
+
+def source_files() -> dict[str, str]:
+    paths = [p for package in (*PACKAGES, "tests") for p in sorted((ROOT / package).rglob("*.py"))]
+    return {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in paths if p.name != "test_layout.py"}
+
+
+def test_frames_are_converted_and_workers_started_in_one_place() -> None:
+    assert fork_rule_breaches(source_files()) == []
+
+
+def test_the_fork_rules_see_a_breach() -> None:
+    planted = {
+        "datamodules/x.py": "a = frame.to_ndarray(format='rgb24')\nloader = DataLoader(ds, num_workers=2)\n",
+        "benchmark/y.py": "ctx = multiprocessing.get_context('fork')\npool = ProcessPoolExecutor(2)\n",
+        "datamodules/decoding/convert.py": "return frame.to_ndarray(format=format)\n",
+        "benchmark/z.py": "pool = ProcessPoolExecutor(2, mp_context=worker_context())\nrgb = to_rgb(frame, size)\n",
+        "tests/t.py": "ctx = multiprocessing.get_context('spawn')\nx = f.reformat(width=8)\n",
+    }
+    assert fork_rule_breaches(planted) == [
+        "datamodules/x.py:1: converts a PyAV frame itself",
+        "datamodules/x.py:2: makes a plain DataLoader (use WatchedDataLoader)",
+        "benchmark/y.py:1: starts processes without worker_context()",
+        "benchmark/y.py:2: starts processes without worker_context()",
+        "tests/t.py:2: converts a PyAV frame itself",
+    ]

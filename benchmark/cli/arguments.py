@@ -4,6 +4,7 @@ RunOptions. Heavy imports stay inside the functions so that ``stbench --help`` i
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -79,6 +80,14 @@ def add_how_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--workers", type=int, default=2, help="data loader processes per device")
     how.add_argument("--no-progress", action="store_true", help="hide progress bars")
     how.add_argument(
+        "--data-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="a run fails, naming the videos its data workers were reading, when they deliver no batch for this "
+        "long (default 300, or the STBENCH_DATA_TIMEOUT_S environment variable; 0: no limit)",
+    )
+    how.add_argument(
         "--on-bad-video",
         default="fail",
         choices=["fail", "skip"],
@@ -102,11 +111,26 @@ def _limit(value: float | None) -> int | float | None:
     return int(value) if value > 1 else value
 
 
+def set_data_timeout(seconds: float | None) -> None:
+    """``--data-timeout`` for this process and the ones it starts (DDP ranks read the same variable)."""
+    from datamodules.workers import DATA_TIMEOUT_ENV, data_timeout_s
+
+    if seconds is None:
+        return
+    os.environ[DATA_TIMEOUT_ENV] = repr(float(seconds))
+    try:
+        data_timeout_s()
+    except ValueError:
+        del os.environ[DATA_TIMEOUT_ENV]
+        raise SystemExit(f"--data-timeout {seconds}: give 0 (no limit) or a positive number of seconds") from None
+
+
 def run_options(args: argparse.Namespace) -> RunOptions:
     """The where-and-how arguments (:func:`add_how_arguments`) as RunOptions."""
     from benchmark.run.runner import RunOptions
 
     devices: int | str = int(args.devices) if str(args.devices).isdigit() else args.devices
+    set_data_timeout(args.data_timeout)
     return RunOptions(
         data_root=args.data_root,
         results_dir=args.results_dir,

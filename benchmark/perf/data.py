@@ -37,10 +37,12 @@ from benchmark.perf.machine import machine_name, upsert_keyed
 from datamodules.clip_dataset import ClipDataset, clip_seed
 from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import get_dataset
+from datamodules.decoding.convert import frame_to_array
 from datamodules.decoding.geometry import Fit, cut
 from datamodules.decoding.video import RESIZE_COPY_ERROR, VideoFile, VideoReadError, decode_then_resize
 from datamodules.records import VideoRecord
 from datamodules.sampling.segments import segment_indices
+from datamodules.workers import WatchedDataLoader, reading
 
 PIPELINES: tuple[str, ...] = ("train_loader", "decoder", "naive_pyav")
 TABLE_COLUMNS: list[str] = ["machine", "source", "workers", "pipeline", "clips_per_s", "ratio_to_decoder"]
@@ -166,7 +168,7 @@ def decode_with_pyav(job: ClipJob, size: Size) -> Any:
         stream = container.streams.video[0]
         stream.codec_context.thread_count = 1
         frames = [
-            cv2.resize(frame.to_ndarray(format="rgb24"), (width, height), interpolation=cv2.INTER_LINEAR)
+            cv2.resize(frame_to_array(frame), (width, height), interpolation=cv2.INTER_LINEAR)
             for frame in container.decode(stream)
         ]
     if not frames:
@@ -185,13 +187,14 @@ class DecodeJobs(Dataset):
         return len(self.jobs)
 
     def __getitem__(self, index: int) -> int:
-        return len(self.decode(self.jobs[index]))
+        with reading(self.jobs[index].path):
+            return len(self.decode(self.jobs[index]))
 
 
 def job_loader(
     jobs: Sequence[ClipJob], decode: Callable[[ClipJob], Any], batch_size: int, workers: int, drop_last: bool
 ) -> DataLoader:
-    return DataLoader(
+    return WatchedDataLoader(
         DecodeJobs(jobs, decode),
         batch_size=batch_size,
         num_workers=workers,

@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from benchmark.run.config import RunConfig
@@ -42,6 +41,7 @@ from datamodules.datamodule import VideoDataModule
 from datamodules.dataset_spec import DatasetSplits
 from datamodules.modality import Modality
 from datamodules.storage import build_directory_once, canonical_json, short_hash
+from datamodules.workers import WatchedDataLoader
 
 FORMAT_VERSION = 1
 CACHE_FOLDER = "feature_cache"
@@ -199,7 +199,9 @@ def write_features(
                 labels = np.full((split_views[split], size), -1, dtype=np.int64)
             for view in range(split_views[split]):
                 keys = [(view, index) for index in range(size)]  # view v = the draw of training epoch v
-                loader = DataLoader(dataset, batch_size=batch_size, sampler=keys, num_workers=num_workers, collate_fn=collate)
+                loader = WatchedDataLoader(
+                    dataset, batch_size=batch_size, sampler=keys, num_workers=num_workers, collate_fn=collate
+                )
                 for batch in loader:
                     failed += [[split, view, index, reason] for index, reason in batch.get("failed", ())]
                     if "frames" in batch:

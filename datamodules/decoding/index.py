@@ -44,6 +44,7 @@ from datamodules.decoding.probing import (  # noqa: F401  (the probe kinds are p
 )
 from datamodules.records import VideoRecord
 from datamodules.storage import file_sha256, locked, short_hash, write_atomically
+from datamodules.workers import worker_context
 
 INDEX_FORMAT_VERSION = 3  # 2: counts of frames that decode, decoding notes, deep probes; 3: VP8 alt-ref frames not counted
 
@@ -103,7 +104,9 @@ def _probe_all(records: Sequence[VideoRecord], workers: int, progress: bool, dee
                 results.append(task(record))
                 bar.update(1)
             return results
-        pool: Executor = ProcessPoolExecutor(workers) if deep else ThreadPoolExecutor(max_workers=workers)
+        pool: Executor = (
+            ProcessPoolExecutor(workers, mp_context=worker_context()) if deep else ThreadPoolExecutor(max_workers=workers)
+        )
         with pool:
             for result in pool.map(task, records, chunksize=4 if deep else 1):
                 results.append(result)

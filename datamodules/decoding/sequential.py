@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from datamodules.decoding.base import VideoReadError
+from datamodules.decoding.convert import frame_to_array
 from datamodules.decoding.stream_info import vp8_packet_counts
 
 INTERPOLATION = "BICUBIC"  # FFmpeg's scale filter default, as decord's resize-on-decode uses
@@ -93,9 +94,7 @@ def iter_frames(path: str | Path) -> Iterator:
 
 def to_rgb(frame, size: tuple[int, int] | None) -> np.ndarray:
     """A PyAV frame as uint8 (H, W, 3) RGB, scaled to ``size = (height, width)`` when given."""
-    if size is None:
-        return frame.to_ndarray(format="rgb24")
-    return frame.to_ndarray(format="rgb24", width=size[1], height=size[0], interpolation=INTERPOLATION)
+    return frame_to_array(frame, "rgb24", size, INTERPOLATION if size is not None else None)
 
 
 def decode_in_order(path: str | Path, indices: Sequence[int], size: tuple[int, int] | None) -> tuple[np.ndarray, int]:

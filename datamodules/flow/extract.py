@@ -7,7 +7,6 @@ A finished video (a folder with ``flow.json``) is skipped, so an interrupted ext
 from __future__ import annotations
 
 import json
-import multiprocessing
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ from datamodules.flow.methods import METHODS, available_methods, best_flow_metho
 from datamodules.flow.quantise import DEFAULT_BOUND, check_bound, dequantise_flow, quantise_flow
 from datamodules.records import VideoRecord
 from datamodules.storage import replacing_directory
+from datamodules.workers import worker_context
 
 __all__ = [
     "DEFAULT_BOUND", "FLOW_JSON", "JPEG_QUALITY", "METHODS", "X_TEMPLATE", "Y_TEMPLATE",
@@ -171,7 +171,7 @@ def _iterate(jobs: list[_Job], workers: int) -> Iterator[tuple[_Job, FlowResult 
     if workers <= 1:
         yield from map(_run_job, jobs)
         return
-    ctx = multiprocessing.get_context("spawn")  # safe with threads in the parent
+    ctx = worker_context()
     chunksize = max(1, min(8, len(jobs) // (workers * 8)))
     with ctx.Pool(processes=workers, initializer=_init_worker) as pool:
         yield from pool.imap_unordered(_run_job, jobs, chunksize=chunksize)

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from datamodules.decoding.base import VideoReadError
+from datamodules.decoding.convert import frame_to_array
 from datamodules.decoding.frames import count_frames
 from datamodules.decoding.geometry import cover, cut, rotate
 
@@ -38,7 +39,7 @@ def video_frames(video: Path, size: tuple[int, int] | None) -> Iterator[np.ndarr
                     yield resize_gray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), size)
             return
     for frame in iter_frames(video):
-        gray = rotate(frame.to_ndarray(format="gray")[None, :, :, None], rotation)[0, :, :, 0]
+        gray = rotate(frame_to_array(frame, "gray")[None, :, :, None], rotation)[0, :, :, 0]
         yield resize_gray(np.ascontiguousarray(gray), size)
 
 

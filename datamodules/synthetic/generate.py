@@ -25,7 +25,6 @@ This module runs the generation; the pieces are in the package: :mod:`~datamodul
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
 import time
@@ -49,6 +48,7 @@ from datamodules.synthetic.layout import (
 )
 from datamodules.synthetic.manifest import format_manifest, is_complete, load_manifest
 from datamodules.synthetic.plan import ClipJob, clip_rng, make_clip, plan, split_counts
+from datamodules.workers import worker_context
 from datamodules.synthetic.scene import ASYMMETRIC_SHAPES, SHAPES, TEXTURES, Scene, sample_scene
 
 __all__ = [
@@ -114,8 +114,8 @@ def _iterate_jobs(jobs: list[ClipJob], out_dir: Path, workers: int) -> Iterable[
         for a in args:
             yield _run_job(a)
         return
-    # "spawn" is safe even when the caller has threads or an initialised CUDA context (e.g. a DDP rank).
-    ctx = multiprocessing.get_context("spawn")
+    # workers that inherit nothing: safe when the caller has threads or an initialised CUDA context (a DDP rank)
+    ctx = worker_context()
     chunksize = max(1, min(16, len(args) // (workers * 8)))
     with ctx.Pool(processes=workers) as pool:
         yield from pool.imap_unordered(_run_job, args, chunksize=chunksize)

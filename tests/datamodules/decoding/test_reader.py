@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from datamodules.decoding.convert import frame_to_array
 from datamodules.decoding.geometry import cover
 from datamodules.decoding.video import VideoReadError, read_clip
 from datamodules.sampling.segments import segment_indices
@@ -15,7 +16,7 @@ REFERENCE_VIDEOS = ("bigbuckbunny.mp4", "bikes.mp4", "carphone_distorted.mp4", "
 
 def decode_all_with_pyav(path: Path) -> np.ndarray:
     with av.open(str(path)) as container:
-        return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+        return np.stack([frame_to_array(frame) for frame in container.decode(video=0)])
 
 
 @pytest.fixture(scope="module", params=REFERENCE_VIDEOS)

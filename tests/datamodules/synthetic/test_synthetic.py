@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from datamodules.decoding.convert import frame_to_array
 from datamodules.synthetic import generate as syn
 from datamodules.synthetic.generate import (
     CLASS_NAMES,
@@ -42,7 +43,7 @@ def _decode_pyav(path: Path) -> np.ndarray:
     import av
 
     with av.open(str(path)) as container:
-        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+        return np.stack([frame_to_array(f) for f in container.decode(video=0)])
 
 
 @pytest.fixture(scope="module")
