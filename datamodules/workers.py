@@ -4,7 +4,8 @@
   server (a fresh interpreter that has only imported the modules below) forks them, so no decoder,
   converter or thread-pool state of the calling process crosses into them (a PyAV converter used before
   a plain ``fork`` hangs the child: ``datamodules/decoding/convert.py``). Spawn where there is no fork
-  server (Windows).
+  server (Windows). ``STBENCH_WORKER_START=fork|spawn|forkserver`` picks another start method (to measure
+  what the choice costs: ``stbench bench data --start-method``).
 * :class:`WatchedDataLoader` bounds the wait for each batch (:func:`data_timeout_s`, 300 s unless
   ``STBENCH_DATA_TIMEOUT_S`` says otherwise; 0 waits for ever). Each worker notes what it is reading
   (:func:`reading`) in a small file of its own, so that a wait that runs out raises
@@ -29,18 +30,30 @@ from torch.utils.data import DataLoader
 from torch.utils.data.dataloader import _MultiProcessingDataLoaderIter
 
 DATA_TIMEOUT_ENV = "STBENCH_DATA_TIMEOUT_S"
+WORKER_START_ENV = "STBENCH_WORKER_START"
 DEFAULT_DATA_TIMEOUT_S = 300.0
 # Imported once by the fork server, so that a worker it forks starts with them loaded.
 PRELOAD = ["torch", "numpy", "datamodules.clip_dataset", "datamodules.decoding.video"]
 
 
-@functools.lru_cache(maxsize=1)
+def worker_start_method() -> str:
+    """``forkserver`` (spawn without one), unless ``STBENCH_WORKER_START`` names another start method."""
+    available = multiprocessing.get_all_start_methods()
+    chosen = os.environ.get(WORKER_START_ENV, "").strip() or "forkserver"
+    if chosen not in ("fork", "forkserver", "spawn"):
+        raise ValueError(f"{WORKER_START_ENV}={chosen!r}: give fork, forkserver or spawn")
+    if chosen not in available:
+        if chosen == "forkserver":
+            return "spawn"
+        raise ValueError(f"{WORKER_START_ENV}={chosen!r}: this platform starts processes by {', '.join(available)}")
+    return chosen
+
+
 def worker_context() -> BaseContext:
-    """The start method of every worker process: a fork server with the harness preloaded, else spawn."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    """The context every worker process of the harness starts from (:func:`worker_start_method`)."""
+    context = multiprocessing.get_context(worker_start_method())
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(PRELOAD)
     return context
 
 
@@ -123,6 +136,8 @@ class _WatchedIterator(_MultiProcessingDataLoaderIter):
                 raise
             notes: _WorkerNotes = self._dataset_notes  # type: ignore[attr-defined]
             stuck = notes.describe(time.time())
+            for worker in self._workers:  # the run fails: no need to wait for the stuck ones to finish
+                worker.terminate()
             self._shutdown_workers()
             detail = "; ".join(stuck) if stuck else "no worker noted a video (stuck between items or at start-up)"
             raise DataWorkerStalled(

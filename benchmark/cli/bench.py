@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 from pathlib import Path
 
 DEFAULT_OUT_DIR = "results/perf"
@@ -45,6 +46,10 @@ def _add_data_parser(commands: argparse._SubParsersAction) -> None:
                         help="resize-on-decode size (default: the dataset's; 128 171 with --videos)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--start-method", default=None, choices=["forkserver", "fork", "spawn"],
+        help="how worker processes start (default: forkserver, as in runs); first_batch_s includes their start-up",
+    )  # fmt: skip
     parser.add_argument("--out-dir", default=DEFAULT_OUT_DIR, help="data_<machine>.csv is written here")
     parser.set_defaults(handler=command_bench_data)
 
@@ -56,6 +61,10 @@ def command_bench_data(args: argparse.Namespace) -> int:
     spec = get_dataset(args.dataset)
     segments = args.segments or spec.protocol.segments
     batch_size = args.batch_size or spec.protocol.batch_size
+    if args.start_method:
+        from datamodules.workers import WORKER_START_ENV
+
+        os.environ[WORKER_START_ENV] = args.start_method
     if args.videos:
         records = bench_data.folder_records(args.videos, args.clips)
         folder = Path(args.videos).resolve()

@@ -42,12 +42,16 @@ from datamodules.decoding.geometry import Fit, cut
 from datamodules.decoding.video import RESIZE_COPY_ERROR, VideoFile, VideoReadError, decode_then_resize
 from datamodules.records import VideoRecord
 from datamodules.sampling.segments import segment_indices
-from datamodules.workers import WatchedDataLoader, reading
+from datamodules.workers import WatchedDataLoader, reading, worker_start_method
 
 PIPELINES: tuple[str, ...] = ("train_loader", "decoder", "naive_pyav")
-TABLE_COLUMNS: list[str] = ["machine", "source", "workers", "pipeline", "clips_per_s", "ratio_to_decoder"]
+TABLE_COLUMNS: list[str] = [
+    "machine", "source", "start_method", "workers", "pipeline", "clips_per_s", "ratio_to_decoder", "first_batch_s",
+]  # fmt: skip
 CSV_COLUMNS: list[str] = TABLE_COLUMNS + ["batch_size", "segments", "decode_size", "clips", "rounds", "timestamp"]
-CSV_KEYS: tuple[str, ...] = ("machine", "source", "segments", "decode_size", "batch_size", "workers", "pipeline")
+CSV_KEYS: tuple[str, ...] = (
+    "machine", "source", "segments", "decode_size", "batch_size", "start_method", "workers", "pipeline",
+)  # fmt: skip
 # Short side 128 with a 4:3 frame (C3D / UCF-101 practice): the reference videos range from 176x144 to 1280x720.
 VIDEO_FOLDER_DECODE_SIZE: tuple[int, int] = (128, 171)
 
@@ -208,13 +212,15 @@ def _batch_clips(batch: Any) -> int:
     return len(batch["label"]) if isinstance(batch, dict) else len(batch)
 
 
-def timed_pass(loader: DataLoader) -> tuple[int, float]:
-    """One pass over ``loader``: the first batch is a warm-up; returns (clips, seconds) of the rest."""
+def timed_pass(loader: DataLoader) -> tuple[int, float, float]:
+    """One pass over ``loader``: the first batch is a warm-up; returns (clips, seconds) of the rest and the
+    seconds to the first batch (worker start-up included where the workers start with this pass)."""
+    started = time.perf_counter()
     iterator = iter(loader)
     next(iterator)
     start = time.perf_counter()
     clips = sum(_batch_clips(batch) for batch in iterator)
-    return clips, time.perf_counter() - start
+    return clips, time.perf_counter() - start, start - started
 
 
 def pipelines_for(records: Sequence[VideoRecord], dataset: str, root: str | Path | None, segments: int,
@@ -255,24 +261,28 @@ def measure(
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
     machine = machine_name()
+    start_method = worker_start_method()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     rows = []
     for workers in workers_list:
         loaders = pipelines_for(records, dataset, root, segments, decode_size, batch_size, workers, seed)
         speeds: dict[str, list[float]] = {name: [] for name in PIPELINES}
+        first_batch: dict[str, float] = {}  # the first round's: the persistent workers start then
         clips_read = 0
         for round_number in range(rounds):
             order = PIPELINES[round_number % len(PIPELINES) :] + PIPELINES[: round_number % len(PIPELINES)]
             for name in order:
-                clips_read, seconds = timed_pass(loaders[name])
+                clips_read, seconds, to_first = timed_pass(loaders[name])
                 speeds[name].append(clips_read / seconds)
+                first_batch.setdefault(name, to_first)
                 log(f"[bench data] {source} workers={workers} round {round_number + 1}/{rounds} "
                     f"{name}: {clips_read / seconds:.1f} clips/s")  # fmt: skip
         del loaders  # ends this worker count's persistent workers before the next starts its own
         for name in PIPELINES:
             ratios = [speed / base for speed, base in zip(speeds[name], speeds["decoder"])]
             rows.append({
-                "machine": machine, "source": source, "workers": workers, "pipeline": name,
+                "machine": machine, "source": source, "start_method": start_method, "workers": workers,
+                "pipeline": name, "first_batch_s": first_batch[name],
                 "clips_per_s": statistics.median(speeds[name]), "ratio_to_decoder": statistics.median(ratios),
                 "batch_size": batch_size, "segments": segments, "decode_size": f"{decode_size[0]}x{decode_size[1]}",
                 "clips": clips_read, "rounds": rounds, "timestamp": stamp,

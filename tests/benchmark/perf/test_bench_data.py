@@ -68,7 +68,8 @@ def test_folder_records_repeat_every_video(tmp_path):
         bench_data.folder_records(empty, 1)
 
 
-def test_bench_data_writes_one_row_per_pipeline_and_worker_count(tiny_synthetic, tmp_path):
+def test_bench_data_writes_one_row_per_pipeline_and_worker_count(tiny_synthetic, tmp_path, monkeypatch):
+    monkeypatch.setenv("STBENCH_WORKER_START", "")  # --start-method sets it for the process: undone after the test
     out = tmp_path / "perf"
     argv = ["bench", "data", "--data-root", str(tiny_synthetic), "--workers", "0", "1", "--clips", "8",
             "--batch-size", "2", "--segments", "4", "--rounds", "2", "--out-dir", str(out)]  # fmt: skip
@@ -82,9 +83,15 @@ def test_bench_data_writes_one_row_per_pipeline_and_worker_count(tiny_synthetic,
     assert (table.loc[table["pipeline"] == "decoder", "ratio_to_decoder"] == 1.0).all()
     assert set(table["clips"]) == {6}  # 8 clips in batches of 2, the first batch a warm-up
     assert set(table["source"]) == {"synthetic"}
+    assert set(table["start_method"]) == {"forkserver"}  # as in runs
+    assert (table["first_batch_s"] > 0).all()
 
     assert _run_cli(argv[:5] + ["0"] + argv[7:]) == 0  # a rerun replaces its rows, keeps the others
     assert len(pd.read_csv(out / f"data_{machine_name()}.csv")) == 6
+    assert _run_cli(argv[:5] + ["1", "--start-method", "spawn"] + argv[7:]) == 0  # another start method: rows of its own
+    table = pd.read_csv(out / f"data_{machine_name()}.csv")
+    assert sorted(table.loc[table["start_method"] == "spawn", "workers"]) == [1, 1, 1]
+    assert len(table) == 9
 
 
 def test_measure_needs_two_batches(tiny_synthetic):

@@ -176,3 +176,71 @@ def test_a_weight_mapping_without_the_cells_backbone_is_refused(tmp_path):
     sweep.write_text("grid:\n  backbone: [smallcnn]\nsettings:\n  backbone_weights: {resnet18: r.pth}\n")
     with pytest.raises(ValueError, match="no file for backbone 'smallcnn'"):
         load_sweep(sweep)
+
+
+# Loaded by every process of the sweep below (its main process, the fork server, the data workers): while the
+# marker file exists, decoding the named video never returns, as a decoder waiting on a lost lock would.
+HANG_SITE = """
+import os, time
+import datamodules.decoding.video as video
+
+_read_clip = video.read_clip
+
+
+def read_clip(path, *args, **kwargs):
+    while os.path.basename(str(path)) == os.environ["HANG_VIDEO"] and os.path.exists(os.environ["HANG_MARKER"]):
+        time.sleep(0.2)
+    return _read_clip(path, *args, **kwargs)
+
+
+video.read_clip = read_clip
+"""
+
+
+@pytest.mark.slow
+def test_a_stuck_data_worker_fails_its_cell_naming_the_video_and_the_sweep_goes_on(tiny_synthetic, tmp_path):
+    """A training video whose decoding never returns: the first cell fails within --data-timeout naming it;
+    then the video decodes again and the second cell finishes."""
+    first_train_video = (tiny_synthetic / "synthetic-train.csv").read_text().splitlines()[0].split(";")[0]
+    video = tiny_synthetic / "videos" / f"{first_train_video}.mp4"
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(HANG_SITE)
+    marker = tmp_path / "hang"
+    marker.touch()
+    sweep_file = write_sweep(tmp_path, """
+name: stuck
+grid:
+  head: [tsn, mlp]
+  segments: [2]
+settings:
+  epochs: 1
+  batch_size: 4
+""")
+    sweep = load_sweep(sweep_file)
+    command = [
+        sys.executable, "-m", "benchmark", "sweep", str(sweep_file), "--data-root", str(tiny_synthetic),
+        "--results-dir", str(tmp_path / "results"), "--work-dir", str(tmp_path / "runs"),
+        "--accelerator", "cpu", "--workers", "1", "--no-progress", "--data-timeout", "5",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}", "HANG_VIDEO": video.name, "HANG_MARKER": str(marker)}
+    board = tmp_path / "results" / "leaderboard.csv"
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = started + 240
+        while not board.exists() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.1)
+        failed_after = time.monotonic() - started
+        assert board.exists(), "the first cell never wrote its row"
+        marker.unlink()  # the video decodes again for the next cell
+        output, _ = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    rows = pd.read_csv(board, dtype={"run_id": str}).set_index("run_id")
+    first, second = (rows.loc[cell.run_id] for cell in sweep.cells)
+    assert first["status"] == "failed" and second["status"] == "finished", output[-3000:]
+    assert first["error"].startswith("DataWorkerStalled") and f"{video} (listed at" in first["error"]
+    assert "within 5 s" in first["error"]
+    assert f"run {sweep.cells[0].run_id} failed: DataWorkerStalled" in output
+    assert failed_after < 120, failed_after  # the 5 s limit, plus start-up and the set-up of one run
