@@ -14,7 +14,7 @@ FRESH_VENV ?= .venv-fresh
 
 .PHONY: install benchmark test test-fast regress lock canary clean
 
-$(INSTALLED): pyproject.toml requirements/lock.txt
+$(INSTALLED): pyproject.toml $(wildcard requirements/lock.txt)
 ifeq ($(strip $(CONSTRAINTS)),)
 	$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install "torch==$(TORCH_VERSION)"
 	$(PYTHON) -m pip install -e ".[test]"

@@ -108,6 +108,9 @@ def freeze(out: Path) -> None:
 
 def diff() -> int:
     """Print the installed packages whose version is not the locked one; the count."""
+    if not LOCK.exists():
+        print("lock: no requirements/lock.txt to compare with")
+        return 0
     pins, have = read_lock(), installed()
     changed = [
         (name, pins[name], have.get(name, "not installed"))

@@ -11,7 +11,7 @@ import pytest
 
 from tests.reference import require_reference
 
-SLOW_TEST_LIMIT_S = 600
+SLOW_TEST_LIMIT_S = 300
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
