@@ -21,7 +21,7 @@ from pathlib import Path
 
 LOCK = Path(__file__).with_name("lock.txt")
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)")
-NEVER_LOCKED = {"torch", "pip", "setuptools", "wheel", "stbench"}
+NEVER_LOCKED = {"torch", "pip", "wheel", "stbench"}
 
 
 def canonical(name: str) -> str:
