@@ -24,11 +24,12 @@ from benchmark.results.metrics import mean_class_accuracy, subset_top1, top1
 from benchmark.results.intervals import run_intervals
 from benchmark.results.predictions import PREDICTIONS_NAME, Predictions, make_predictions, save_predictions
 from benchmark.results.provenance import data_fingerprint
-from benchmark.run.checkpoint import CheckpointError, allowed_globals, read_checkpoint
+from benchmark.run.checkpoint import allowed_globals
 from benchmark.run.config import RunConfig
 from benchmark.run.kinds import run_kind
 from benchmark.run.module import VideoClassifier
 from benchmark.run.options import RunOptions
+from benchmark.run.resume import ResumePoint, epochs_trained, resume_point
 from benchmark.run.rng_state import RandomStateCheckpoint
 from benchmark.run.rows import elapsed, failed_row, finished_row, video_counts
 from benchmark.run.schedule import schedule_callbacks
@@ -41,29 +42,15 @@ from datamodules.storage import write_atomically
 __all__ = ["RunOptions", "run", "record_failure", "resumable_checkpoint", "epochs_trained"]
 
 
-def resumable_checkpoint(config: RunConfig, options: RunOptions) -> str | None:
-    """The ``last.ckpt`` of an interrupted earlier attempt at this run, if any.
+def resumable_checkpoint(config: RunConfig, options: RunOptions) -> ResumePoint | None:
+    """Where an interrupted earlier attempt at this run continues from, if there was one
+    (:func:`benchmark.run.resume.resume_point`: the newest readable checkpoint, else from scratch).
 
     A run that already has a finished leaderboard row is trained afresh instead.
     """
-    last = options.checkpoint_dir(config.run_id) / "last.ckpt"
-    if not options.resume or not last.is_file():
+    if not options.resume or config.run_id in finished_run_ids(options.leaderboard):
         return None
-    if config.run_id in finished_run_ids(options.leaderboard):
-        return None
-    return str(last)
-
-
-def epochs_trained(checkpoint: str | Path, trust: bool = False) -> int:
-    """Training epochs a checkpoint holds (one written at an epoch's end counts that epoch as processed).
-
-    The checkpoint is read with the weights-only unpickler unless ``trust``
-    (:func:`benchmark.run.checkpoint.read_checkpoint`), so this also vets it before Lightning resumes from it."""
-    state = read_checkpoint(checkpoint, trust)
-    try:
-        return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(checkpoint, f"holds no training progress (loops.fit_loop): {error!r}") from None
+    return resume_point(options.checkpoint_dir(config.run_id), options.trust_checkpoint)
 
 
 def stop_other_processes(trainer: pl.Trainer) -> None:
@@ -86,9 +73,13 @@ def is_communication_error(error: BaseException) -> bool:
     return any(mark in text for mark in ("Connection closed by peer", "Connection reset by peer", "Gloo", "NCCL"))
 
 
-def record_failure(config: RunConfig, options: RunOptions, error: BaseException, started: float) -> dict[str, Any]:
+def record_failure(
+    config: RunConfig, options: RunOptions, error: BaseException, started: float, detail: str = ""
+) -> dict[str, Any]:
     """Upsert a ``failed`` leaderboard row naming the error (an earlier finished row is replaced)."""
     row = failed_row(config, error, started)
+    if detail:
+        row["detail"] = detail
     upsert_rows(options.leaderboard, [row])
     return row
 
@@ -119,8 +110,9 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
         # redraw every step on a terminal; in a log file every 25 steps is enough
         callbacks.append(TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 25))
     trainer = build_trainer(config, options, callbacks)
-    resume_from = None if fresh else resumable_checkpoint(config, options)
-    resumed_epoch = epochs_trained(resume_from, options.trust_checkpoint) if resume_from else 0
+    resume = None if fresh else resumable_checkpoint(config, options)
+    resume_from, resumed_epoch = (resume.path, resume.epochs) if resume else (None, 0)
+    detail = resume.note if resume else ""
     try:
         with allowed_globals():
             trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=not options.trust_checkpoint)
@@ -131,7 +123,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
         if not isinstance(error, KeyboardInterrupt) and not (
             trainer.world_size > 1 and is_communication_error(error)
         ):
-            record_failure(config, options, error, started)
+            record_failure(config, options, error, started, detail)
         if trainer.is_global_zero:
             stop_other_processes(trainer)
         raise
@@ -163,6 +155,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
         wall_s=elapsed(started),
         **(run_intervals(predictions) if predictions is not None else {}),
         data_fingerprint=data_fingerprint(splits, data_folder(spec, datamodule)),
+        **({"detail": detail} if detail else {}),
     )
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     keep_learning_curve(config, options, run_dir)

@@ -1,4 +1,4 @@
-"""The Lightning Trainer of a run: devices, limits, gradient clipping, loggers."""
+"""The Lightning Trainer of a run: devices, limits, gradient clipping, loggers, atomic checkpoint writes."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +7,7 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import CSVLogger, Logger
 
+from benchmark.run.atomic_checkpoint import AtomicCheckpointIO
 from benchmark.run.config import RunConfig
 from benchmark.run.options import RunOptions
 from benchmark.run.wandb_logging import wandb_logger
@@ -55,5 +56,6 @@ def build_trainer(
         log_every_n_steps=10,
         default_root_dir=options.work_dir,
         num_sanity_val_steps=0,
+        plugins=[AtomicCheckpointIO()],  # a process killed while saving leaves the previous checkpoint whole
         **limits,
     )
