@@ -84,7 +84,6 @@ def probe_video(path: Path) -> Probe:
         video = VideoFile(path)
     except VideoReadError as error:
         return open_problem(path, error)
-    note = f"{SEQUENTIAL_NOTE}: {video.fallback_reason}" if video.sequential else ""
     listed = video.num_frames
     with video:
         try:
@@ -93,6 +92,7 @@ def probe_video(path: Path) -> Probe:
             pass
         except VideoReadError as error:
             return Probe(listed, CANNOT_DECODE, f"last frame ({listed - 1}) does not decode: {short_error(error)}")
+        note = f"{SEQUENTIAL_NOTE}: {video.fallback_reason}" if video.sequential else ""  # decord may have given up
     if video.num_frames != listed:
         note += f"; the container lists {listed} frames, {video.num_frames} decode"
     return Probe(video.num_frames, note=note)

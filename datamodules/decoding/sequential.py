@@ -1,16 +1,18 @@
 """Frame-exact decoding for the files decord cannot seek in exactly: every frame decoded in order with PyAV.
 
 Frame ``i`` is the ``i``-th picture the decoder outputs from the start of the file: the definition
-the whole harness uses (and what the tests compare with). No seek is ever made, so the answer does
-not depend on timestamps or on earlier requests. Each request decodes the file from its start to its
-end (converting only the frames asked for), which also yields the number of frames that actually
-decode; the count before the first request comes from demuxing (packets are not decoded).
+the whole harness uses (and what the tests compare with). FFmpeg applies an MP4's edit list here: the
+pictures it hides are decoded and dropped, so the frames are the shown ones in presentation order. No
+seek is ever made, so the answer does not depend on timestamps or on earlier requests. Each request
+decodes the file from its start to its end (converting only the frames asked for), which also yields
+the number of frames that actually decode; the count before the first request comes from the probe
+(:mod:`datamodules.decoding.edit_list`, VP8's shown packets) or from demuxing (packets are not decoded).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -38,14 +40,15 @@ def _open(path: str):
 
 def count_packets(path: str | Path) -> int:
     """Video packets in the container that hold a shown frame, none decoded: one per frame in every format
-    the harness reads (a VP8 alt-ref frame is a packet of its own that is never shown: not counted)."""
+    the harness reads (a VP8 alt-ref frame is a packet of its own that is never shown, and a packet an MP4
+    edit list hides is flagged "discard": neither is counted)."""
     import av
 
     container, stream = _open(str(path))
     try:
         if stream.codec_context.name == "vp8":
             return vp8_packet_counts(container, stream)[1]
-        return sum(1 for packet in container.demux(stream) if packet.size)
+        return sum(1 for packet in container.demux(stream) if packet.size and not packet.is_discard)
     except av.FFmpegError as error:
         raise VideoReadError(path, f"cannot read the container (PyAV: {error})") from error
     finally:
@@ -97,17 +100,21 @@ def to_rgb(frame, size: tuple[int, int] | None) -> np.ndarray:
     return frame_to_array(frame, "rgb24", size, INTERPOLATION if size is not None else None)
 
 
-def decode_in_order(path: str | Path, indices: Sequence[int], size: tuple[int, int] | None) -> tuple[np.ndarray, int]:
-    """The frames ``indices`` (any order, repeats allowed) and the number of frames that decode.
+def decode_in_order(
+    path: str | Path, indices: Sequence[int], convert: Callable[..., np.ndarray]
+) -> tuple[list[np.ndarray], int]:
+    """The frames ``indices`` (any order, repeats allowed), each made an array by ``convert`` (which gets
+    the PyAV frame), and the number of frames that decode.
 
-    Frames past the last one that decodes are missing from the result: the caller compares the count.
+    Frames past the last one that decodes are missing from the result (an empty list): the caller compares
+    the count.
     """
     wanted = set(indices)
     kept: dict[int, np.ndarray] = {}
     count = 0
     for count, frame in enumerate(iter_frames(path), start=1):
         if count - 1 in wanted:
-            kept[count - 1] = to_rgb(frame, size)
+            kept[count - 1] = convert(frame)
     if any(index not in kept for index in indices):
-        return np.empty((0,), np.uint8), count
-    return np.stack([kept[index] for index in indices]), count
+        return [], count
+    return [kept[index] for index in indices], count

@@ -10,7 +10,7 @@ import torch
 from datamodules.decoding.base import IndexSampler, VideoReadError, short_error
 from datamodules.decoding.frames import read_frames
 from datamodules.decoding.geometry import Fit, Size, cover, cut, displayed, rotate
-from datamodules.decoding.sequential import decode_in_order, decoded_count, remember_count
+from datamodules.decoding.sequential import decode_in_order, decoded_count, remember_count, to_rgb
 from datamodules.decoding.stream_info import stream_info
 from datamodules.paths import NOT_FOUND, os_error_reason, path_problem
 from datamodules.records import VideoRecord
@@ -22,10 +22,12 @@ class VideoFile:
     """A video file opened once for any number of frame requests, each answered exactly.
 
     Files on which decord's seek is exact (:attr:`StreamInfo.exact_seek`) are read with decord, resized
-    while decoding; the others, and files decord cannot open (e.g. a WebM without cues), are decoded in
-    order with PyAV (:mod:`datamodules.decoding.sequential`). ``size`` is the decode size (height, width):
-    frames are scaled keeping their aspect to cover it and cut to it (:mod:`datamodules.decoding.geometry`);
-    a display rotation is applied first. None keeps the displayed size.
+    while decoding; the others, files decord cannot open (e.g. a WebM without cues) and files whose frames
+    decord cannot hand out (it fails on some small sizes, e.g. 2×2) are decoded in order with PyAV
+    (:mod:`datamodules.decoding.sequential`). ``size`` is the decode size (height, width): frames are scaled
+    keeping their aspect to cover it and cut to it (:mod:`datamodules.decoding.geometry`); a display rotation
+    is applied first. None keeps the displayed size. Sizes are the decoded pictures' (:func:`stream_info`;
+    in order, each frame's own), never a container header's.
     """
 
     def __init__(self, path: str | Path, size: Size | None = None) -> None:
@@ -74,25 +76,48 @@ class VideoFile:
         outside = [index for index in indices if not 0 <= index < self.num_frames]
         if outside:
             raise VideoReadError(self.path, f"frame indices {outside} outside the {self.num_frames} frames")
-        if self.reader is not None:
-            return cut(self._decord_frames(indices), self.fit)
-        coded = self.fit.resized[::-1] if self.info.rotation % 180 else self.fit.resized
-        frames, count = decode_in_order(self.path, indices, coded if self.size is not None else None)
+        if self.reader is not None and (frames := self._decord_frames(indices)) is not None:
+            return cut(frames, self.fit)
+        frames, count = decode_in_order(self.path, indices, self._shown)
         if count != self.num_frames:
             remember_count(self.path, count)
             listed, self.num_frames = self.num_frames, count
-            if not len(frames):
+            if not frames:
                 raise FrameCountChanged(self.path, f"the container lists {listed} frames but {count} decode")
-        return cut(rotate(frames, self.info.rotation), self.fit)
+        if len({frame.shape for frame in frames}) > 1:
+            sizes = sorted({f"{frame.shape[1]}×{frame.shape[0]}" for frame in frames})
+            raise VideoReadError(self.path, f"its frames change size ({', '.join(sizes)}): read it at a decode size")
+        return np.stack(frames)
 
-    def _decord_frames(self, indices: list[int]) -> np.ndarray:
+    def _shown(self, frame) -> np.ndarray:
+        """A PyAV frame as shown (rotated) and fitted to the decode size by its own size, whatever the
+        container's header says."""
+        rotation = self.info.rotation
+        if self.size is None:
+            return rotate(to_rgb(frame, None)[None], rotation)[0]
+        fit = cover(displayed((frame.height, frame.width), rotation), self.size)
+        coded = fit.resized[::-1] if rotation % 180 else fit.resized
+        return cut(rotate(to_rgb(frame, coded)[None], rotation), fit)[0]
+
+    def _decord_frames(self, indices: list[int]) -> np.ndarray | None:
+        """decord's frames; None when decord cannot hand them out at this size (then the file is decoded in order)."""
         try:
             return self.reader.get_batch(indices).asnumpy()
         except Exception as error:
-            if self.size is None or RESIZE_COPY_ERROR not in str(error):
+            if RESIZE_COPY_ERROR not in str(error):
                 reason = f"cannot decode frames {indices} of {self.num_frames} ({short_error(error)})"
                 raise VideoReadError(self.path, reason) from error
-            return decode_then_resize(self.path, indices, self.fit.resized)
+            copy_error = short_error(error)
+        if self.size is not None:
+            try:
+                return decode_then_resize(self.path, indices, self.fit.resized)
+            except VideoReadError as error:
+                if RESIZE_COPY_ERROR not in error.reason:
+                    raise
+        self.reader = None
+        height, width = displayed((self.info.height, self.info.width), self.info.rotation)
+        self.fallback_reason = f"decord cannot hand out its {width}×{height} frames ({copy_error})"
+        return None
 
     def close(self) -> None:
         self.reader = None
