@@ -103,9 +103,10 @@ def presentation(edits: Sequence[Edit], tables: SampleTables | None) -> Presenta
     if not len(shown):
         return Presentation(0, refusal=f"its edit list shows none of its {len(times)} frames")
     in_order = np.argsort(times, kind="stable")
-    delay = Fraction(edits[0].duration, tables.movie_timescale) if edits[0].media_time == EMPTY else Fraction(0)
     media_edits = [edit for edit in edits if edit.media_time != EMPTY]
-    if not delay and len(media_edits) == 1 and media_edits[0].media_time == times.min() and len(shown) == len(times):
+    delay = Fraction(edits[0].duration, tables.movie_timescale) if edits[0].media_time == EMPTY else Fraction(0)
+    delay += Fraction(int(times[shown[0]]) - media_edits[0].media_time, tables.media_timescale)  # a gap before it
+    if not delay and len(media_edits) == 1 and len(shown) == len(times):
         return IDENTITY
     return Presentation(len(shown), what_changes(shown, in_order, delay, len(media_edits)))
 
@@ -128,7 +129,9 @@ def what_changes(shown: np.ndarray, in_order: np.ndarray, delay: Fraction, media
     return "it " + (" and ".join(changes) or f"maps the media onto the movie in {media_edits} edits")
 
 
-def fragment_presentation(edits: Sequence[Edit], movie_timescale: int, packet_times: Sequence[Fraction]) -> Presentation:
+def fragment_presentation(
+    edits: Sequence[Edit], movie_timescale: int, packet_times: Sequence[Fraction]
+) -> Presentation:
     """What ``edits`` do in a fragmented MP4, from its packets' presentation times (seconds, as FFmpeg
     gives them: already shifted by the edit list's start), since FFmpeg shows every packet there."""
     if not edits:
