@@ -46,7 +46,9 @@ from datamodules.records import VideoRecord
 from datamodules.storage import file_sha256, locked, short_hash, write_atomically
 from datamodules.workers import worker_context
 
-INDEX_FORMAT_VERSION = 3  # 2: counts of frames that decode, decoding notes, deep probes; 3: VP8 alt-ref frames not counted
+# 2: counts of frames that decode, decoding notes, deep probes; 3: VP8 alt-ref frames not counted;
+# 4: MP4 edit lists followed (the shown frames counted; lists FFmpeg does not play as written refused)
+INDEX_FORMAT_VERSION = 4
 
 
 @dataclass(frozen=True)
