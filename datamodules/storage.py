@@ -7,35 +7,40 @@ One convention for every shared file or folder ``<dir>/<name>``:
   Lustre or GPFS (``flock``/``fcntl`` locks are node-local or missing on some of those), naming
   its holder (host, pid, process start), refreshed by the holder's heartbeat, and taken over
   when its holder's process is gone (same host) or it went unrefreshed for
-  :data:`LOCK_LEASE_S` seconds (another host);
+  :data:`LOCK_LEASE_S` seconds (a holder on another host, or one stopped that long);
 * it is written into a temporary sibling ``<dir>/.<name>.<random>.tmp`` (a file, or a folder
   being built) that is renamed onto ``<dir>/<name>`` once whole, so a reader sees the old
   content or the new one, never a part, and a process killed while writing leaves the old
   content in place;
-* a temporary sibling found while holding the lock was left by a killed writer: writers only
-  make one while they hold the lock, so :func:`locked` removes those.
+* writes under the lock are fenced (:mod:`datamodules.fencing`): a holder whose lock was taken
+  over can no longer replace the file, its write fails with :class:`~datamodules.fencing.LeaseLost`
+  (:func:`upsert_csv` then reads the table again and merges its rows under the lock);
+* a temporary sibling found while holding the lock was left by a killed or stopped writer:
+  writers only make one while they hold the lock, so :func:`locked` removes those.
 
-This module imports nothing from the rest of the project.
+This module imports nothing from the rest of the project but :mod:`datamodules.fencing`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from datamodules.fencing import TEMPORARY_SUFFIX, Fence, Guard, LeaseLost, remove, staging_path
+
 if TYPE_CHECKING:
     import pandas as pd
     from filelock import SoftFileLease
 
-TEMPORARY_SUFFIX = ".tmp"
 LOCK_SUFFIX = ".lease"
-LOCK_LEASE_S = 60.0  # a lock whose holder on another host stopped refreshing it is free after this long
+LOCK_LEASE_S = 60.0  # a lock whose holder stopped refreshing it (another host, or stopped) is free after this long
+REBUILD_ATTEMPTS = 3  # build_directory_once: builds started over after losing the lock, before giving up
 
 
 def canonical_json(data: Any) -> str:
@@ -70,7 +75,7 @@ def file_lock(path: str | Path, timeout: float = -1) -> "SoftFileLease":
 def temporary_sibling(path: Path) -> Path:
     """A fresh name for a temporary file or folder beside ``path`` (created with the usual
     permissions, unlike :mod:`tempfile`'s owner-only ones)."""
-    return path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{TEMPORARY_SUFFIX}"
+    return staging_path(path)
 
 
 def temporary_siblings(path: Path) -> list[Path]:
@@ -81,44 +86,25 @@ def temporary_siblings(path: Path) -> list[Path]:
 def remove_stale_temporaries(path: str | Path) -> None:
     """Delete what killed writers of ``path`` left behind. Call it holding the lock of ``path``."""
     for leftover in temporary_siblings(Path(path)):
-        if leftover.is_dir() and not leftover.is_symlink():
-            shutil.rmtree(leftover, ignore_errors=True)
-        else:
-            leftover.unlink(missing_ok=True)
+        remove(leftover)
 
 
 @contextmanager
-def locked(path: str | Path, timeout: float = -1) -> Iterator[Path]:
-    """Hold the lock of ``path`` (its folder made first) with the leftovers of killed writers removed."""
+def locked(path: str | Path, timeout: float = -1, fence: Fence | None = None) -> Iterator[Fence]:
+    """Hold the lock of ``path`` (its folder made first) with the leftovers of killed or stopped
+    writers removed. Yields the fence of writes under it: the lock, and ``fence`` if given (the
+    caller's own leases, e.g. a cell's claim): ``with locked(p) as held: held.write(p, data)``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(path, timeout):
+    with file_lock(path, timeout) as lock:
         remove_stale_temporaries(path)
-        yield path
+        yield Fence(Guard(lock)) + fence
 
 
 def write_atomically(path: str | Path, data: bytes | str) -> None:
     """Replace the file ``path`` by ``data`` (str as UTF-8) in one step: written and fsynced
     beside it, then renamed onto it; on any error the temporary file is removed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    content = data.encode() if isinstance(data, str) else data
-    while True:
-        temporary = temporary_sibling(path)
-        try:
-            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    Fence().write(path, data)
 
 
 @contextmanager
@@ -148,17 +134,33 @@ def build_directory_once(target: str | Path, is_complete: Callable[[Path], bool]
     """``target``, built by ``build(folder)`` unless ``is_complete(target)`` already.
 
     Concurrent callers build it once: the build runs under the lock of ``target``, into a
-    temporary folder that replaces ``target`` when ``build`` returns (:func:`replacing_directory`).
+    temporary folder that replaces ``target`` when ``build`` returns. A builder whose lock was
+    taken over (it was stopped that long) puts nothing in place; it uses the other process's
+    folder once complete, or builds again (at most :data:`REBUILD_ATTEMPTS` times).
     """
     target = Path(target)
+    for _ in range(REBUILD_ATTEMPTS):
+        if is_complete(target):
+            return target
+        try:
+            with locked(target) as held:
+                if is_complete(target):  # built by another process while this one waited
+                    return target
+                building = held.new_folder(target)
+                try:
+                    build(building)
+                    held.replace_folder(building, target)
+                except BaseException as error:
+                    remove(building)
+                    if isinstance(error, LeaseLost) or held.held():
+                        raise
+                    raise LeaseLost(f"the lock of {target} was taken over while building it ({error!r})") from error
+            return target
+        except LeaseLost:
+            continue
     if is_complete(target):
         return target
-    with locked(target):
-        if is_complete(target):  # built by another process while this one waited
-            return target
-        with replacing_directory(target) as building:
-            build(building)
-    return target
+    raise LeaseLost(f"{target}: the lock was taken over {REBUILD_ATTEMPTS} times while building it")
 
 
 def upsert_csv(
@@ -169,14 +171,21 @@ def upsert_csv(
     arrange: Callable[["pd.DataFrame"], "pd.DataFrame"] | None = None,
     timeout: float = 120,
     screen: Callable[["pd.DataFrame", "pd.DataFrame"], "pd.DataFrame"] | None = None,
+    fence: Fence | None = None,
 ) -> "pd.DataFrame":
     """Write ``rows`` into the CSV at ``path``, replacing earlier rows that agree on every ``keys`` column.
 
     Under the lock of ``path``: the table is read (``read``, by default ``pandas.read_csv``),
     ``screen(table, new rows)`` keeps the new rows that may be written (all by default), the
     table's rows with their keys are dropped, they are appended, ``arrange`` applied (e.g. a
-    column order), and the whole table written with :func:`write_atomically`. Keys are compared
-    as text: a reread CSV has lost the Python types of the rows. Returns the table written.
+    column order), and the whole table written, fenced by the lock and by ``fence`` (the caller's
+    own leases). Keys are compared as text: a reread CSV has lost the Python types of the rows.
+
+    A writer whose lock was taken over while it held it (it was stopped longer than the lease)
+    reads the table again under the lock and merges its rows into it, so that neither its rows
+    nor the other writer's are lost; all within ``timeout`` seconds. If ``fence`` is lost, the
+    rows are no longer the caller's to write: :class:`~datamodules.fencing.LeaseLost`.
+    Returns the table written.
     """
     import io
 
@@ -187,23 +196,42 @@ def upsert_csv(
     missing = [key for key in keys if key not in new.columns]
     if missing:
         raise ValueError(f"rows for {path} lack the key columns {missing}")
-    with locked(path, timeout):
-        if read is not None:
-            table = read(path)
-        elif path.is_file() and path.stat().st_size:
-            table = pd.read_csv(path)
-        else:
-            table = pd.DataFrame(columns=new.columns)
-        if screen is not None and len(table):
-            new = screen(table, new)
-        if len(table):
-            old_keys = table.reindex(columns=list(keys)).astype(str).agg("|".join, axis=1)
-            new_keys = set(new[list(keys)].astype(str).agg("|".join, axis=1))
-            table = table[~old_keys.isin(new_keys)]
-        table = pd.concat([table, new], ignore_index=True) if len(table) else new
-        if arrange is not None:
-            table = arrange(table)
-        text = io.StringIO()
-        table.to_csv(text, index=False)
-        write_atomically(path, text.getvalue())
-    return table
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with locked(path, max(0.0, deadline - time.monotonic()), fence) as held:
+                table = merged_table(path, new, keys, read, arrange, screen)
+                text = io.StringIO()
+                table.to_csv(text, index=False)
+                held.write(path, text.getvalue())
+            return table
+        except LeaseLost:
+            if (fence is not None and not fence.held()) or time.monotonic() > deadline:
+                raise
+
+
+def merged_table(
+    path: Path,
+    new: "pd.DataFrame",
+    keys: Sequence[str],
+    read: Callable[[Path], "pd.DataFrame"] | None,
+    arrange: Callable[["pd.DataFrame"], "pd.DataFrame"] | None,
+    screen: Callable[["pd.DataFrame", "pd.DataFrame"], "pd.DataFrame"] | None,
+) -> "pd.DataFrame":
+    """The table at ``path`` with the ``new`` rows upserted (see :func:`upsert_csv`)."""
+    import pandas as pd
+
+    if read is not None:
+        table = read(path)
+    elif path.is_file() and path.stat().st_size:
+        table = pd.read_csv(path)
+    else:
+        table = pd.DataFrame(columns=new.columns)
+    if screen is not None and len(table):
+        new = screen(table, new)
+    if len(table):
+        old_keys = table.reindex(columns=list(keys)).astype(str).agg("|".join, axis=1)
+        new_keys = set(new[list(keys)].astype(str).agg("|".join, axis=1))
+        table = table[~old_keys.isin(new_keys)]
+    table = pd.concat([table, new], ignore_index=True) if len(table) else new
+    return arrange(table) if arrange is not None else table

@@ -3,7 +3,10 @@
 Writers take a file lock next to the CSV, read it, replace any earlier row of the same run id,
 write the whole table to a temporary file in the same folder and ``os.replace`` it into place
 (:func:`datamodules.storage.upsert_csv`): a reader sees the old table or the new one, never a
-partial row, and a process killed mid-write leaves the old table intact.
+partial row, and a process killed mid-write leaves the old table intact. The replace is fenced
+(:mod:`datamodules.fencing`): a writer whose lock was taken over while it was stopped reads the
+table again and merges its row, so no writer's row is lost; a writer whose cell claim was taken
+over writes nothing.
 
 Reading checks the schema (:func:`read_leaderboard`): a file that is not such a table (not UTF-8, not
 CSV, no ``run_id`` / ``status`` column, text where a number belongs) is a :class:`LeaderboardError`
@@ -19,6 +22,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from datamodules.fencing import Fence, fence_in_force
 from datamodules.storage import upsert_csv
 
 LEADERBOARD_COLUMNS: tuple[str, ...] = (
@@ -125,7 +129,12 @@ def finished_over_failed(table: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame
     return new[~((new["status"] == "failed") & new["run_id"].astype(str).isin(finished))]
 
 
-def upsert_rows(path: str | Path, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+def upsert_rows(path: str | Path, rows: Iterable[dict[str, Any]], fence: Fence | None = None) -> pd.DataFrame:
     """Add rows to the leaderboard, replacing earlier rows with the same run_id; a ``failed`` row never
-    replaces a ``finished`` one (a failed re-run leaves the finished result in place)."""
-    return upsert_csv(path, rows, ("run_id",), read=read_leaderboard, arrange=_ordered, screen=finished_over_failed)
+    replaces a ``finished`` one (a failed re-run leaves the finished result in place). With ``fence``
+    (by default the one in force, :func:`datamodules.fencing.in_force`: a sweep cell's claim) the rows
+    are written only while it is held, else :class:`~datamodules.fencing.LeaseLost`."""
+    return upsert_csv(
+        path, rows, ("run_id",), read=read_leaderboard, arrange=_ordered, screen=finished_over_failed,
+        fence=fence_in_force(fence),
+    )  # fmt: skip

@@ -43,7 +43,8 @@ from datamodules.decoding.probing import (  # noqa: F401  (the probe kinds are p
     unusable_reason,
 )
 from datamodules.records import VideoRecord
-from datamodules.storage import file_sha256, locked, short_hash, write_atomically
+from datamodules.fencing import LeaseLost
+from datamodules.storage import file_sha256, locked, short_hash
 from datamodules.workers import worker_context
 
 # 2: counts of frames that decode, decoding notes, deep probes; 3: VP8 alt-ref frames not counted;
@@ -212,7 +213,7 @@ def build_index(
     key, hashes = index_key(root, annotation_files)
     file = index_file(key, cache_dir)
     unique = _unique(records, root)
-    with locked(file):
+    with locked(file) as held:
         known = _read_entries(file, key) or {}
         entries: dict[str, Probe] = {}
         stale: list[str] = []
@@ -226,7 +227,10 @@ def build_index(
         entries.update(zip(stale, probes, strict=True))
         entries = {name: entries[name] for name in unique}  # annotation order
         if stale or set(known) != set(entries):
-            write_atomically(file, _to_json(key, root.resolve(), hashes, entries))
+            try:
+                held.write(file, _to_json(key, root.resolve(), hashes, entries))
+            except LeaseLost:
+                pass  # stopped past the lock's lease: the file is the new holder's; these probes still hold
     return VideoIndex(key, root, hashes, entries, file, probed=len(stale))
 
 

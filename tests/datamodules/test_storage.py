@@ -58,9 +58,11 @@ def test_the_lock_holder_removes_what_killed_writers_left(tmp_path):
     (stale_folder / "x").mkdir(parents=True)
     other.write_text("not ours")
     with locked(path) as held:
-        assert held == path and temporary_siblings(path) == []
+        assert temporary_siblings(path) == []
         assert (tmp_path / "index.json.lease").exists()  # the lease file is there while the lock is held
+        held.write(path, "{}")
     assert other.exists() and not (tmp_path / "index.json.lease").exists()
+    assert path.read_text() == "{}" and temporary_siblings(path) == []
 
 
 def test_replacing_directory_swaps_in_a_whole_folder_or_nothing(tmp_path):

@@ -1,4 +1,4 @@
-"""Leaderboard writes: atomic, locked, one row per run id."""
+"""Leaderboard writes: atomic, locked, one row per run id, none lost when a writer is stopped past its lease."""
 import multiprocessing
 from pathlib import Path
 
@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from benchmark.results.leaderboard import LEADERBOARD_COLUMNS, finished_run_ids, read_leaderboard, upsert_rows
+from tests.pauses import STOP_HERE, end, finish, go_on, python_child, wait_stopped
 
 
 def row(run_id: str, top1: float = 0.5, status: str = "finished") -> dict:
@@ -74,3 +75,65 @@ def test_a_failed_row_never_replaces_a_finished_one(tmp_path):
     assert finished_run_ids(board) == {"a", "b"}
     upsert_rows(board, [row("c", status="failed")])
     assert read_leaderboard(board).set_index("run_id").loc["c", "status"] == "failed"
+
+
+# -- a writer stopped (SIGSTOP) inside the lock, past its lease ---------------------------------------
+LEASE_S = 1.5  # the leaderboard lock's lease in these writers (60 s in use)
+WRITER = f"""
+import os, signal, sys, time
+from datamodules import storage
+from benchmark.results import leaderboard
+
+board, run_id, stop_at = sys.argv[1], sys.argv[2], sys.argv[3]
+storage.LOCK_LEASE_S = {LEASE_S}
+real_read, real_replace, stopped = leaderboard.read_leaderboard, os.replace, []
+
+def stop_once():
+    if not stopped:
+        stopped.append(1)
+        {STOP_HERE}
+
+def read(path):  # the table is read under the lock ...
+    table = real_read(path)
+    if stop_at == "read":
+        stop_once()
+    return table
+
+def replace(source, target, **kwargs):  # ... and the new one about to replace it
+    if stop_at == "rename" and os.path.basename(str(target)) == os.path.basename(board):
+        stop_once()
+    return real_replace(source, target, **kwargs)
+
+leaderboard.read_leaderboard, os.replace = read, replace
+leaderboard.upsert_rows(board, [{{"run_id": run_id, "status": "finished", "head": "tsn", "top1": 0.5}}])
+print(f"wrote {{run_id}} at {{time.monotonic()}}", flush=True)
+"""
+
+
+def written_at(output: str, run_id: str) -> float:
+    line = next(line for line in output.splitlines() if line.startswith(f"wrote {run_id} at "))
+    return float(line.rsplit(" ", 1)[1])
+
+
+@pytest.mark.parametrize("stop_at", ["read", "rename"])
+def test_a_writer_stopped_past_its_lease_loses_no_row_and_overwrites_none(tmp_path, stop_at):
+    """Writer A stops (SIGSTOP) after reading the table (or just before its rename); writer B takes the
+    lock over once A's lease is stale and writes its row; A goes on: both rows are in the table."""
+    board = tmp_path / "leaderboard.csv"
+    upsert_rows(board, [row("first")])
+    a = python_child(WRITER, str(board), "a", stop_at)
+    try:
+        wait_stopped(a)
+        b = python_child(WRITER, str(board), "b", "never")
+        b_output = finish(b, 60)
+        assert b.returncode == 0, b_output
+        assert sorted(read_leaderboard(board)["run_id"]) == ["b", "first"]
+        continued = go_on(a)
+        a_output = finish(a, 60)
+    finally:
+        end(a)
+    assert a.returncode == 0, a_output
+    table = read_leaderboard(board)
+    assert sorted(table["run_id"]) == ["a", "b", "first"] and (table["status"] == "finished").all()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith((".tmp", ".lease"))]
+    print(f"stopped at {stop_at}: A wrote its row {written_at(a_output, 'a') - continued:.2f} s after SIGCONT")
