@@ -149,3 +149,20 @@ def test_report_falls_back_next_to_the_index_when_the_root_is_not_writable(root,
     blocked.write_text("")
     with pytest.raises(OSError):
         write_report(report, blocked / REPORT_NAME, None)  # an explicitly asked-for place is not replaced
+
+
+def test_a_stream_copy_cut_is_counted_by_its_shown_frames_and_said_to_be_decoded_in_order(root, tmp_path):
+    """A cut after a key frame leaves pictures that an MP4 edit list hides: prepare counts the frames shown."""
+    from tests.datamodules.decoding.edit_list_clips import shifted
+
+    (cut,) = first_ids(root, "train", 1)
+    video = root / "videos" / f"{cut}.mp4"
+    manifest = {Path(e["path"]).stem: e["num_frames"] for e in load_manifest(root)["files"]}
+    plain = video.rename(video.with_suffix(".plain"))
+    shifted(plain, video, 3)
+    plain.unlink()
+    report = prepare_dataset("synthetic", root, workers=1, progress=False, cache_dir=tmp_path / "cache")
+    assert report.usable == 30 and dict(report.decoding) == {"H.264 in mp4 with an edit list": 1}
+    splits = get_dataset("synthetic").load(root, "default", False)
+    index = load_index(root, annotation_files(splits.train + splits.val + splits.test), cache_dir=tmp_path / "cache")
+    assert index.lookup(video).num_frames == manifest[cut] - 3
