@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from datamodules.decoding.mp4_boxes import Edit, SampleTables
+from datamodules.decoding.mp4_boxes import MAX_EDITS, Edit, SampleTables
 
 EMPTY = -1  # the media_time of an empty edit
 MAX_SAMPLES = 1 << 24  # a sample table claiming more samples than this is not expanded
@@ -63,6 +63,8 @@ def composition_times(tables: SampleTables) -> np.ndarray | None:
 
 def rule_problem(edits: Sequence[Edit]) -> str:
     """Why FFmpeg would not play ``edits`` as written ("" when it would)."""
+    if len(edits) > MAX_EDITS:
+        return f"its edit list has more than {MAX_EDITS} entries"
     for number, edit in enumerate(edits, start=1):
         if edit.media_time == EMPTY:
             if number > 1:

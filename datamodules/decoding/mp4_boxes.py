@@ -26,7 +26,8 @@ FOURCC_CODECS: dict[bytes, str] = {
 }  # fmt: skip
 MP4_TYPES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")
 SAMPLE_ENTRY_HEADER = 86  # box header + VisualSampleEntry fields before the entry's own boxes (avcC, ...)
-MAX_TABLE_ENTRIES = 1 << 22  # a longer stts/ctts/elst than this is not read (the caller then asks PyAV)
+MAX_TABLE_ENTRIES = 1 << 22  # stts/ctts rows read at most (a longer table then does not add up to the samples)
+MAX_EDITS = 1000  # edit list entries read at most (one more is read, to tell a longer list)
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def _track(handle: BinaryIO, start: int, end: int, moov: tuple[int, int]) -> Tra
     sps = _first_sps(handle, stsd[0] + 8, struct.unpack(">I", entry[:4])[0]) if codec == "h264" else None
     elst = _child(handle, *edts, b"elst") if (edts := _child(handle, start, end, b"edts")) else None
     edits = tables = None
-    if elst is not None and len(payload := _full_box(handle, elst)) >= 8:
+    if elst is not None and len(payload := _full_box(handle, elst, 8 + (MAX_EDITS + 1) * 20)) >= 8:
         edits, tables = _edits(payload), _sample_tables(handle, moov, mdia, stbl)
     fragmented = _child(handle, *moov, b"mvex") is not None
     return TrackFacts(codec, height, width, _rotation(struct.unpack(">9i", matrix)), sps, edits, tables, fragmented)

@@ -85,6 +85,7 @@ def test_an_edit_list_that_is_not_the_identity_says_what_it_changes(edits, shown
         ([Edit(ms(10), -5, ONE)], "negative media time"),
         ([Edit(ms(10), media(70), ONE)], "shows none of its 60 frames"),
         ([Edit(0, media(0), ONE)], "shows none of its 60 frames"),
+        ([Edit(ms(1), media(i % 60), ONE) for i in range(1001)], "more than 1000 entries"),
     ],
 )
 def test_an_edit_list_ffmpeg_does_not_play_as_written_is_refused(edits, reason):
