@@ -37,6 +37,7 @@ from benchmark.perf.machine import machine_name, upsert_keyed
 from datamodules.clip_dataset import ClipDataset, clip_seed
 from datamodules.datamodule import VideoDataModule
 from datamodules.datasets import get_dataset
+from datamodules.decoding.base import METADATA_ERRORS
 from datamodules.decoding.convert import frame_to_array
 from datamodules.decoding.geometry import Fit, cut
 from datamodules.decoding.video import RESIZE_COPY_ERROR, VideoFile, VideoReadError, decode_then_resize
@@ -168,7 +169,7 @@ def decode_with_pyav(job: ClipJob, size: Size) -> Any:
     cv2.setNumThreads(1)
     fit = job.fit or Fit(tuple(size), (0, 0, *size))
     height, width = fit.resized
-    with av.open(job.path) as container:
+    with av.open(job.path, metadata_errors=METADATA_ERRORS) as container:
         stream = container.streams.video[0]
         stream.codec_context.thread_count = 1
         frames = [

@@ -7,6 +7,9 @@ from typing import Callable
 
 # Given a video's frame count, the 0-based indices of the frames to decode.
 IndexSampler = Callable[[int], list[int]]
+# How PyAV reads a container's metadata text: bytes that are not UTF-8 (a damaged or foreign tag) are replaced,
+# so that they never stop the frames from being read.
+METADATA_ERRORS = "replace"
 
 
 class VideoReadError(RuntimeError):

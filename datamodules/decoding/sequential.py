@@ -16,7 +16,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from datamodules.decoding.base import VideoReadError
+from datamodules.decoding.base import METADATA_ERRORS, VideoReadError
 from datamodules.decoding.convert import frame_to_array
 from datamodules.decoding.stream_info import vp8_packet_counts
 
@@ -27,7 +27,7 @@ def _open(path: str):
     import av
 
     try:
-        container = av.open(path)
+        container = av.open(path, metadata_errors=METADATA_ERRORS)
     except av.FFmpegError as error:
         raise VideoReadError(path, f"cannot open video (PyAV: {error})") from error
     if not container.streams.video:

@@ -25,7 +25,7 @@ from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
-from datamodules.decoding.base import VideoReadError
+from datamodules.decoding.base import METADATA_ERRORS, VideoReadError
 from datamodules.decoding.edit_list import IDENTITY, Presentation, fragment_presentation, presentation
 from datamodules.decoding.h264_sps import picture_size
 from datamodules.decoding.mp4_boxes import TrackFacts, is_mp4, video_track
@@ -130,7 +130,7 @@ def packet_times(path: str) -> list[Fraction]:
     import av
 
     try:
-        with av.open(path) as container:
+        with av.open(path, metadata_errors=METADATA_ERRORS) as container:
             stream = container.streams.video[0]
             return [packet.pts * stream.time_base for packet in container.demux(stream)
                     if packet.size and packet.pts is not None]  # fmt: skip
@@ -143,7 +143,7 @@ def probe_with_pyav(path: str, rotation: int | None = None) -> StreamInfo:
     import av
 
     try:
-        with av.open(path) as container:
+        with av.open(path, metadata_errors=METADATA_ERRORS) as container:
             if not container.streams.video:
                 raise VideoReadError(path, "no video stream (audio only, or not a video)")
             stream = container.streams.video[0]
