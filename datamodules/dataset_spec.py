@@ -7,11 +7,41 @@ so the facts of a dataset (class count, protocol, flip policy, ...) are known wi
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from datamodules.annotations.random_split import random_seed
 from datamodules.records import VideoRecord
+
+# In DatasetSpec.splits: every seeded 7:3 division "random0", "random1", ... (datasets without an official split).
+RANDOM_SPLITS = "random<seed>"
+_NUMBERED = re.compile(r"^(?P<prefix>\D*)(?P<number>\d+)$")
+
+
+class UnknownSplitError(ValueError):
+    """A split name the dataset does not have; the message lists the ones it has."""
+
+
+def describe_splits(splits: tuple[str, ...]) -> str:
+    """The split names for a message, a run of numbered names shortened: ``logo1 .. logo25, lists``."""
+    shown: list[str] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        shown.extend(run if len(run) < 4 else [f"{run[0]} .. {run[-1]}"])
+        run.clear()
+
+    for name in splits:
+        match, last = _NUMBERED.match(name), _NUMBERED.match(run[-1]) if run else None
+        if match and last and match["prefix"] == last["prefix"] and int(match["number"]) == int(last["number"]) + 1:
+            run.append(name)
+            continue
+        close_run()
+        run.append(name)
+    close_run()
+    return ", ".join(f"{name} (e.g. random0)" if name == RANDOM_SPLITS else name for name in shown)
 
 
 @dataclass(frozen=True)
@@ -69,7 +99,8 @@ class DatasetSplits:
 class DatasetSpec:
     """The facts of one dataset and how to read it.
 
-    ``read(folder, split)`` is the adapter's reader of the official files under ``folder``.
+    ``read(folder, split)`` is the adapter's reader of the official files under ``folder``; ``splits``
+    names the splits it reads, the default one first (the dataset's first official split).
     A dataset the harness makes itself (the built-in ``synthetic``) sets ``generate(root, progress)``,
     which returns its folder under ``root`` (None: the default cache), generating it on first use.
     """
@@ -89,6 +120,19 @@ class DatasetSpec:
     # templates): called on every load, its result is the loaded splits' flip_label_map.
     flip_labels: Callable[[list[str]], tuple[int, ...]] | None = None
     generate: Callable[[Path | None, bool], Path] | None = None
+    # the split names read() accepts, the default first; RANDOM_SPLITS stands for every "random<seed>"
+    splits: tuple[str, ...] = ("default",)
+
+    @property
+    def default_split(self) -> str:
+        """The split a run uses when it names none: the first of :attr:`splits` (``random0`` for seeded ones)."""
+        return "random0" if self.splits[0] == RANDOM_SPLITS else self.splits[0]
+
+    def check_split(self, split: str) -> str:
+        """``split`` when the dataset has it, else an :class:`UnknownSplitError` listing the valid ones."""
+        if split in self.splits or (RANDOM_SPLITS in self.splits and random_seed(split) is not None):
+            return split
+        raise UnknownSplitError(f"unknown {self.name} split {split!r}; valid: {describe_splits(self.splits)}")
 
     @property
     def generated(self) -> bool:
@@ -110,6 +154,7 @@ class DatasetSpec:
         ``root/annotations``, then the dataset's conventional subfolder (see each adapter's
         docstring), so each dataset root can carry its own copy.
         """
+        self.check_split(split)  # before the data root: a wrong split needs no data to be told
         splits = self.read(self.data_root(root, progress), split)
         if self.flip_labels is not None:
             splits = replace(splits, flip_label_map=self.flip_labels(splits.class_names))

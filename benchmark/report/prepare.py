@@ -133,15 +133,15 @@ def decoding_counts(index: VideoIndex) -> tuple[tuple[str, int], ...]:
 def prepare_dataset(
     dataset: str,
     root: str | Path,
-    split: str = "default",
+    split: str | None = None,
     workers: int = 4,
     progress: bool = True,
     report_path: str | Path | None = None,
     cache_dir: str | Path | None = None,
     deep: bool = False,
 ) -> PrepareReport:
-    """Probe every video of ``dataset`` at ``root`` (``deep``: decode every frame), write the index and
-    the Markdown report.
+    """Probe every video of ``dataset`` at ``root`` in ``split`` (default: the dataset's first; ``deep``:
+    decode every frame), write the index and the Markdown report.
 
     The report goes to ``report_path``, by default ``<root>/stbench_prepare_report.md``; when the
     default place is not writable (a read-only dataset mount) it goes next to the index file and
@@ -151,6 +151,7 @@ def prepare_dataset(
 
     spec = get_dataset(dataset)
     root = Path(root)
+    split = split if split is not None else spec.default_split
     splits = spec.load(root, split, progress)
     named = {"train": splits.train, "val": splits.val, "test": splits.test}
     every = [record for records in named.values() for record in records]

@@ -120,14 +120,17 @@ LATER_FIELDS: dict[str, Any] = {
 
 
 def resolve_config(dataset: str = "synthetic", **overrides: Any) -> RunConfig:
-    """A RunConfig for ``dataset`` with its protocol's defaults, then ``overrides`` (None = default)."""
-    protocol = get_dataset(dataset).protocol
+    """A RunConfig for ``dataset`` with its protocol's defaults and its default split, then ``overrides``
+    (None = default). A split the dataset does not have is an :class:`~datamodules.dataset_spec.UnknownSplitError`."""
+    spec = get_dataset(dataset)
+    protocol = spec.protocol
     known = {f.name for f in fields(RunConfig)}
     unknown = set(overrides) - known
     if unknown:
         raise TypeError(f"unknown run settings: {', '.join(sorted(unknown))}")
     base = RunConfig(
         dataset=dataset,
+        split=spec.default_split,
         segments=protocol.segments,
         input_size=protocol.input_size,
         epochs=protocol.epochs,
@@ -143,4 +146,6 @@ def resolve_config(dataset: str = "synthetic", **overrides: Any) -> RunConfig:
     given = {key: value for key, value in overrides.items() if value is not None}
     if "lr_steps" in given:
         given["lr_steps"] = tuple(int(step) for step in given["lr_steps"])
-    return replace(base, **given)
+    config = replace(base, **given)
+    spec.check_split(config.split)
+    return config

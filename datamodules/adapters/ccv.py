@@ -86,4 +86,4 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
     return DatasetSplits(names, train, test, test)
 
 
-SPEC = DatasetSpec(name="ccv", num_classes=20, read=load, multi_label=True, metric="map")
+SPEC = DatasetSpec(name="ccv", num_classes=20, read=load, splits=SPLITS, multi_label=True, metric="map")

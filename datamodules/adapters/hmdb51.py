@@ -96,4 +96,4 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
     return DatasetSplits(names, parts[_TRAIN], parts[_TEST], parts[_TEST])
 
 
-SPEC = DatasetSpec(name="hmdb51", num_classes=51, read=load)
+SPEC = DatasetSpec(name="hmdb51", num_classes=51, read=load, splits=SPLITS)

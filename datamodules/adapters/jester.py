@@ -52,5 +52,11 @@ def load(
 
 # Left/right gestures are classes of their own, so no flip.
 SPEC = DatasetSpec(
-    name="jester", num_classes=27, read=load, flip=False, decode_size=WIDESCREEN_DECODE_SIZE, protocol=STUDY_PROTOCOL
+    name="jester",
+    num_classes=27,
+    read=load,
+    splits=SPLITS,
+    flip=False,
+    decode_size=WIDESCREEN_DECODE_SIZE,
+    protocol=STUDY_PROTOCOL,
 )

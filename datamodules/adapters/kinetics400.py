@@ -144,4 +144,4 @@ def load(root: Path, split: str, annotations: Path | None = None, require_train:
     return DatasetSplits(names, train, validation, validation)
 
 
-SPEC = DatasetSpec(name="kinetics400", num_classes=400, read=load, protocol=STUDY_PROTOCOL)
+SPEC = DatasetSpec(name="kinetics400", num_classes=400, read=load, splits=SPLITS, protocol=STUDY_PROTOCOL)

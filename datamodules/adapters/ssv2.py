@@ -161,6 +161,7 @@ SPEC = DatasetSpec(
     name="ssv2",
     num_classes=174,
     read=load,
+    splits=SPLITS,
     decode_size=WIDESCREEN_DECODE_SIZE,
     protocol=STUDY_PROTOCOL,
     flip_labels=flip_label_map,

@@ -125,4 +125,4 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
     return DatasetSplits(names, train, test, test)
 
 
-SPEC = DatasetSpec(name="ucf101", num_classes=101, read=load)
+SPEC = DatasetSpec(name="ucf101", num_classes=101, read=load, splits=SPLITS)

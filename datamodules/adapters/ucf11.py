@@ -6,7 +6,7 @@ folders of ViPER files) are ignored. Labels follow the sorted class folder names
 
 Splits:
 
-* ``"logo<G>"`` (G = 1..25): leave-one-group-out, group G is the test set;
+* ``"logo<G>"`` (G = 1..25): leave-one-group-out, group G is the test set (``logo1`` by default);
 * ``"random<seed>"``: a seeded, class-stratified 7:3 division of the clips;
 * ``"lists"``: the third-party ``trainUCF11.txt`` / ``testUCF11.txt`` lists
   (``<class_dir>/<group_dir>/<clip> <label>``, no file extension), found in ``annotations`` or
@@ -22,23 +22,21 @@ from pathlib import Path
 
 from datamodules.annotations.lines import check_disjoint, check_id, find_annotations, iter_lines, source
 from datamodules.annotations.random_split import random_seed, stratified_split
-from datamodules.dataset_spec import DatasetSpec, DatasetSplits
+from datamodules.dataset_spec import RANDOM_SPLITS, DatasetSpec, DatasetSplits, describe_splits
 from datamodules.records import AnnotationError, VideoRecord
 
 NUM_GROUPS = 25
 LIST_SPLIT = "lists"
 TRAIN_LIST, TEST_LIST = "trainUCF11.txt", "testUCF11.txt"
+SPLITS: tuple[str, ...] = (*(f"logo{group}" for group in range(1, NUM_GROUPS + 1)), RANDOM_SPLITS, LIST_SPLIT)
 VIDEO_SUFFIXES: tuple[str, ...] = (".avi", ".mpg")
 _GROUP_DIR = re.compile(r"^v_.+_(?P<group>\d+)$")
 _CLIP = re.compile(r"^v_.+_(?P<group>\d+)_(?P<clip>\d+)\.(avi|mpg)$", re.IGNORECASE)
 
 
 def _check_split(split: str) -> None:
-    valid = {f"logo{g}" for g in range(1, NUM_GROUPS + 1)} | {LIST_SPLIT}
-    if split not in valid and random_seed(split) is None:
-        raise ValueError(
-            f"unknown UCF11 split {split!r}; valid: logo1 .. logo{NUM_GROUPS}, random<seed> (e.g. random0), {LIST_SPLIT}"
-        )
+    if split not in SPLITS and random_seed(split) is None:
+        raise ValueError(f"unknown UCF11 split {split!r}; valid: {describe_splits(SPLITS)}")
 
 
 def scan(root: Path) -> tuple[list[str], list[tuple[VideoRecord, int]]]:
@@ -109,4 +107,4 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
     return DatasetSplits(names, train, test, test)
 
 
-SPEC = DatasetSpec(name="ucf11", num_classes=11, read=load)
+SPEC = DatasetSpec(name="ucf11", num_classes=11, read=load, splits=SPLITS)

@@ -4,8 +4,8 @@ Layout: ``root/<Class-View>/<NNN>/`` holding the sequence's ``.avi`` (and its JP
 13 folders make 10 classes (:data:`FOLDER_CLASSES`); labels follow the sorted class names. A
 sequence folder without an ``.avi`` is an error naming it.
 
-Splits: ``"random<seed>"``, a seeded 7:3 division within each class. There is no validation
-set: ``val`` is the test set (only the test metrics are reported).
+Splits: ``"random<seed>"``, a seeded 7:3 division within each class (``random0`` by default). There
+is no validation set: ``val`` is the test set (only the test metrics are reported).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from datamodules.annotations.random_split import random_seed, stratified_split
-from datamodules.dataset_spec import DatasetSpec, DatasetSplits
+from datamodules.dataset_spec import RANDOM_SPLITS, DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
 
 FOLDER_CLASSES: dict[str, str] = {
@@ -65,4 +65,4 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
     return DatasetSplits(list(CLASS_NAMES), train, test, test)
 
 
-SPEC = DatasetSpec(name="ucfsports", num_classes=len(CLASS_NAMES), read=load)
+SPEC = DatasetSpec(name="ucfsports", num_classes=len(CLASS_NAMES), read=load, splits=(RANDOM_SPLITS,))

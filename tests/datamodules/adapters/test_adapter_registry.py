@@ -15,7 +15,7 @@ def test_every_real_dataset_is_registered_consistently(name):
     assert spec.protocol.optimizer == "sgd" and spec.protocol.lr == 1e-3
     assert spec.decode_size[0] == 256
     with pytest.raises(ValueError, match=f"--data-root is required for {name}"):
-        spec.load(None, "default", False)
+        spec.load(None, spec.default_split, False)
 
 
 def test_dataset_policies():
