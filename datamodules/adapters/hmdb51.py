@@ -7,8 +7,9 @@ Annotation folder: the one holding the ``<class>_test_split<N>.txt`` files, look
 ``testTrainMulti_7030_splits`` folder.
 
 Each split file lists ``<video>.avi <id>`` (with a trailing space): id 1 = train, 2 = test,
-0 = unused. Class names come from the split file names, sorted (the conventional label order);
-when ``class_list.txt`` is present it must list the same classes. Videos: ``root/<class>/<video>.avi``.
+0 = unused. Class names come from the split file names, sorted (the conventional label order), in
+Unicode normal form C; when ``class_list.txt`` is present it must list the same classes. Videos:
+``root/<class>/<video>.avi``, the class folder spelt as its split file's name.
 
 There is no official validation set: ``val`` is the test part (only the test metrics are reported).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from datamodules.annotations.labels import label_name
 from datamodules.annotations.lines import check_id, check_split, iter_lines, read_names, source
 from datamodules.dataset_spec import DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
@@ -40,15 +42,30 @@ def find_split_folder(root: Path) -> Path:
 
 
 def split_files(folder: Path, split: str) -> dict[str, Path]:
-    """Class name → its split file for ``split``, in sorted class order."""
-    files = {}
-    for path in folder.iterdir():
+    """Class name (normal form C) → its split file for ``split``, in sorted class order. Two files whose
+    class names differ only in Unicode form would be two classes that print the same: an error."""
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
         match = _SPLIT_FILE.match(path.name)
         if match and match["split"] == split:
-            files[match["name"]] = path
+            name = label_name(match["name"])
+            if name in files:
+                reason = (
+                    f"class {ascii(match['name'])} is also the class of {files[name].name} in another Unicode form; "
+                    "they would be two classes that print the same"
+                )
+                raise AnnotationError(path, 0, reason)
+            files[name] = path
     if not files:
         raise FileNotFoundError(f"no *_test_split{split}.txt files in {folder}")
     return dict(sorted(files.items()))
+
+
+def _class_folder(split_file: Path) -> str:
+    """The class folder of a split file, spelt as the file's name spells it."""
+    match = _SPLIT_FILE.match(split_file.name)
+    assert match is not None
+    return match["name"]
 
 
 def check_class_list(path: Path, names: list[str]) -> None:
@@ -79,8 +96,8 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
             break
     parts: dict[str, list[VideoRecord]] = {_TRAIN: [], _TEST: []}
     taken: dict[str, str] = {}
-    for label, (name, path) in enumerate(files.items()):
-        check_id(name, path, 0, "class (from the split file's name)")
+    for label, path in enumerate(files.values()):
+        name = check_id(_class_folder(path), path, 0, "class (from the split file's name)")
         for number, line in iter_lines(path):
             fields = line.split()
             if len(fields) != 2:

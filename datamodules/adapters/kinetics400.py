@@ -4,7 +4,8 @@ Annotation folder: the one holding ``kinetics-400_val.csv`` (and ``kinetics-400_
 optional ``label_map.txt``), looked up in ``root``, then ``root/annotations``. The CSVs have the
 header ``label,youtube_id,time_start,time_end,split`` plus, in the 2017 release, ``is_cc``; extra
 columns are accepted. Class order: ``label_map.txt`` when present (the I3D order), else the sorted
-labels of the CSVs read.
+labels of the CSVs read. Labels are compared in Unicode normal form C, so a label spelt in two forms
+is one class; its video folder is the one the CSV line spells.
 
 Videos use the common trimmed-clip layout
 ``root/<train|val>/<label>/<youtube_id>_<time_start:06d>_<time_end:06d>.mp4`` (the label verbatim,
@@ -20,6 +21,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from datamodules.annotations.labels import label_name
 from datamodules.annotations.lines import (
     check_disjoint,
     check_id,
@@ -110,11 +112,12 @@ def read_csv(path: Path, expected_split: str) -> list[Clip]:
 def _records(clips: list[Clip], class_index: dict[str, int], folder: Path) -> list[VideoRecord]:
     records = []
     for clip in clips:
-        if clip.label not in class_index:
+        label = label_name(clip.label)
+        if label not in class_index:
             file, line = clip.source.rsplit(":", 1)
-            raise AnnotationError(file, int(line), f"unknown label {clip.label!r}")
-        path = folder / clip.label / f"{clip.clip_id}.mp4"
-        records.append(VideoRecord(clip.clip_id, path, class_index[clip.label], clip.source))
+            raise AnnotationError(file, int(line), f"unknown label {label!r}")
+        path = folder / clip.label / f"{clip.clip_id}.mp4"  # the folder as the CSV spells it
+        records.append(VideoRecord(clip.clip_id, path, class_index[label], clip.source))
     return records
 
 
@@ -136,7 +139,7 @@ def load(root: Path, split: str, annotations: Path | None = None, require_train:
     if (folder / LABEL_MAP_FILE).is_file():
         names = [name for _, name in read_names(folder / LABEL_MAP_FILE)]
     else:
-        names = sorted({clip.label for clip in train_clips + validation_clips})
+        names = sorted({label_name(clip.label) for clip in train_clips + validation_clips})
     index = {name: i for i, name in enumerate(names)}
     train = _records(train_clips, index, root / "train")
     validation = _records(validation_clips, index, root / "val")

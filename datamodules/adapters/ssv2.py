@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 
 from datamodules.annotations.json_file import iter_array, iter_object
+from datamodules.annotations.labels import LabelTable, label_name
 from datamodules.annotations.lines import (
     check_disjoint,
     check_id,
@@ -50,25 +51,24 @@ def strip_brackets(template: str) -> str:
 
 
 def read_labels(path: Path) -> list[str]:
-    """Class names (templates without brackets) in label-index order; indices must be 0..K-1."""
+    """Class names (templates without brackets, in Unicode normal form C) in label-index order; indices
+    must be 0..K-1, and a template may be listed once (in any Unicode form)."""
     by_index: dict[int, str] = {}
-    seen: dict[str, int] = {}
-    for number, name, value in iter_object(path):
+    table = LabelTable(path, what="template")
+    for number, written, value in iter_object(path):
         index = _label_index(value)
         if index is None:
             raise AnnotationError(path, number, f"label index must be an integer, got {_shown(value)}")
-        if name in seen:
-            raise AnnotationError(path, number, f"template {name!r} already listed on line {seen[name]}")
+        name = table.add(written, number)
         if index in by_index:
             raise AnnotationError(path, number, f"label index {index} already used by {by_index[index]!r}")
-        seen[name] = number
         by_index[index] = name
     if not by_index:
         raise AnnotationError(path, 0, "no labels listed")
     for number_of_classes, index in enumerate(sorted(by_index)):
         if index != number_of_classes:
             raise AnnotationError(
-                path, seen[by_index[index]], f"label index {index} out of range 0..{len(by_index) - 1}"
+                path, table.line_of(by_index[index]), f"label index {index} out of range 0..{len(by_index) - 1}"
             )
     return [by_index[i] for i in range(len(by_index))]
 
@@ -84,7 +84,7 @@ def read_split(path: Path, class_index: dict[str, int], root: Path) -> list[Vide
             raise AnnotationError(path, number, f"'id' must be a string or an integer, got {_shown(entry['id'])}")
         if not isinstance(entry["template"], str):
             raise AnnotationError(path, number, f"'template' must be a string, got {_shown(entry['template'])}")
-        video_id, name = str(entry["id"]).strip(), strip_brackets(entry["template"])
+        video_id, name = str(entry["id"]).strip(), label_name(strip_brackets(entry["template"]))
         if not video_id:
             raise AnnotationError(path, number, "empty video id")
         check_id(video_id, path, number)

@@ -8,7 +8,8 @@ same paths without a label). It is looked up in ``root``, ``root/annotations``, 
 Videos: ``root/<ClassDir>/v_<Class>_gXX_cYY.avi``. Labels are 0-based classInd order. Test lines
 carry no label: it comes from the class folder, matched case-insensitively against classInd, which
 resolves the official ``HandstandPushups`` (classInd, folder) vs ``HandStandPushups`` (file names,
-some extracted copies' folder) mismatch; the folder on disk is used in whichever case it exists.
+some extracted copies' folder) mismatch; the folder on disk is used in whichever case (and Unicode
+form: names are compared in normal form C) it exists.
 
 There is no official validation set: ``val`` is the test list (only the test metrics are reported).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from datamodules.annotations.labels import LabelTable, label_name
 from datamodules.annotations.lines import (
     check_id,
     check_split,
@@ -34,21 +36,18 @@ ANNOTATION_SUBFOLDER = "ucfTrainTestlist"
 
 
 def read_class_index(path: Path) -> list[str]:
-    """Class names in label order; indices must run 1, 2, 3, ... without gaps or repeats."""
+    """Class names (Unicode normal form C) in label order; indices must run 1, 2, 3, ... without gaps or
+    repeats, and a name may be listed once (in any letter case or Unicode form)."""
     names: list[str] = []
-    seen: dict[str, int] = {}
+    table = LabelTable(path, ignore_case=True)
     for number, line in iter_lines(path):
         fields = line.split()
         index = whole_number(fields[0]) if len(fields) == 2 else None
         if index is None:
             raise AnnotationError(path, number, f"expected '<index> <ClassName>', got {line!r}")
-        name = fields[1]
         if index != len(names) + 1:
             raise AnnotationError(path, number, f"class index {index} out of order (expected {len(names) + 1})")
-        if name.lower() in seen:
-            raise AnnotationError(path, number, f"class {name!r} already listed on line {seen[name.lower()]}")
-        seen[name.lower()] = number
-        names.append(name)
+        names.append(table.add(fields[1], number))
     if not names:
         raise AnnotationError(path, 0, "no classes listed")
     return names
@@ -60,12 +59,12 @@ class _FolderResolver:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.on_disk = {p.name: p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else {}
-        self.by_lower = {name.lower(): name for name in self.on_disk}
+        self.by_lower = {label_name(name).lower(): name for name in self.on_disk}
         self.resolved: dict[str, Path] = {}
 
     def __call__(self, folder: str) -> Path:
         if folder not in self.resolved:
-            name = folder if folder in self.on_disk else self.by_lower.get(folder.lower(), folder)
+            name = folder if folder in self.on_disk else self.by_lower.get(label_name(folder).lower(), folder)
             self.resolved[folder] = self.root / name
         return self.resolved[folder]
 
@@ -89,7 +88,7 @@ def _read_list(
         if len(parts) != 2 or not parts[1]:
             raise AnnotationError(path, number, f"expected '<ClassDir>/<video>.avi', got {relative!r}")
         folder, filename = check_id(parts[0], path, number, "class folder"), check_id(parts[1], path, number)
-        label = class_of_folder.get(folder.lower())
+        label = class_of_folder.get(label_name(folder).lower())
         if label is None:
             raise AnnotationError(path, number, f"class folder {folder!r} is not in {CLASS_INDEX_FILE}")
         if labelled:
@@ -100,7 +99,7 @@ def _read_list(
                 raise AnnotationError(
                     path, number, f"label {fields[1]} ({names[index - 1]}) does not match folder {folder!r}"
                 )
-        key = relative.lower()
+        key = label_name(relative).lower()
         if key in taken:
             raise AnnotationError(path, number, f"video {relative!r} already listed at {taken[key]}")
         taken[key] = source(path, number)
@@ -117,7 +116,7 @@ def load(root: Path, split: str, annotations: Path | None = None) -> DatasetSpli
         Path(annotations) if annotations is not None else find_annotations(root, CLASS_INDEX_FILE, ANNOTATION_SUBFOLDER)
     )
     names = read_class_index(folder / CLASS_INDEX_FILE)
-    class_of_folder = {name.lower(): i for i, name in enumerate(names)}
+    class_of_folder = {name.lower(): i for i, name in enumerate(names)}  # names are in normal form C
     resolve = _FolderResolver(root)
     taken: dict[str, str] = {}
     train = _read_list(folder / f"trainlist0{split}.txt", class_of_folder, names, resolve, True, taken)

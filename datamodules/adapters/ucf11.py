@@ -2,7 +2,8 @@
 
 Layout: ``root/<class_dir>/v_<prefix>_<GG>/v_<prefix>_<GG>_<CC>.avi`` (``.mpg`` in the
 ``UCF11_updated_mpg`` release), 25 groups GG per class. Other entries (e.g. the ``Annotation``
-folders of ViPER files) are ignored. Labels follow the sorted class folder names.
+folders of ViPER files) are ignored. Labels follow the sorted class folder names, in Unicode normal
+form C (two folders whose names differ only in that form are an error).
 
 Splits:
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from datamodules.annotations.labels import label_name
 from datamodules.annotations.lines import check_disjoint, check_id, find_annotations, iter_lines, source
 from datamodules.annotations.random_split import random_seed, stratified_split
 from datamodules.dataset_spec import RANDOM_SPLITS, DatasetSpec, DatasetSplits, describe_splits
@@ -40,10 +42,11 @@ def _check_split(split: str) -> None:
 
 
 def scan(root: Path) -> tuple[list[str], list[tuple[VideoRecord, int]]]:
-    """Class names and ``(record, group)`` of every clip under ``root``, in sorted path order."""
+    """Class names (normal form C) and ``(record, group)`` of every clip under ``root``, in sorted path order."""
     if not root.is_dir():
         raise FileNotFoundError(f"UCF11 root not found: {root}")
     classes: dict[str, list[tuple[Path, int]]] = {}
+    folders: dict[str, Path] = {}
     for class_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         clips = []
         for group_dir in sorted(p for p in class_dir.iterdir() if p.is_dir() and _GROUP_DIR.match(p.name)):
@@ -52,7 +55,15 @@ def scan(root: Path) -> tuple[list[str], list[tuple[VideoRecord, int]]]:
                 if match and clip.is_file():
                     clips.append((clip, int(match["group"])))
         if clips:
-            classes[class_dir.name] = clips
+            name = label_name(class_dir.name)
+            if name in folders:
+                reason = (
+                    f"class folder {ascii(class_dir.name)} is {ascii(folders[name].name)} in another Unicode form; "
+                    "they would be two classes that print the same"
+                )
+                raise AnnotationError(class_dir, 0, reason)
+            folders[name] = class_dir
+            classes[name] = clips
     if not classes:
         raise FileNotFoundError(f"no UCF11 clips (<class>/v_<prefix>_<GG>/v_<prefix>_<GG>_<CC>.avi|mpg) under {root}")
     names = list(classes)
@@ -65,21 +76,24 @@ def scan(root: Path) -> tuple[list[str], list[tuple[VideoRecord, int]]]:
 
 
 def read_list(path: Path, root: Path, names: list[str]) -> list[VideoRecord]:
-    """Records of a third-party list; the clip's extension is whichever of .avi / .mpg exists."""
+    """Records of a third-party list; the clip's extension is whichever of .avi / .mpg exists, its class
+    folder the one on disk whose name is the list's in any Unicode form."""
+    folders = {label_name(p.name): p for p in root.iterdir() if p.is_dir()} if root.is_dir() else {}
     records = []
     for number, line in iter_lines(path):
         fields = line.split()
         if len(fields) != 2 or len(fields[0].split("/")) != 3:
             raise AnnotationError(path, number, f"expected '<class_dir>/<group_dir>/<clip> <label>', got {line!r}")
         relative, label_text = check_id(fields[0], path, number, "clip"), fields[1]
-        class_dir = relative.split("/")[0]
+        class_dir = label_name(relative.split("/")[0])
         if class_dir not in names:
             raise AnnotationError(path, number, f"class folder {class_dir!r} not found under {root}")
         if label_text != str(names.index(class_dir)):
             raise AnnotationError(
                 path, number, f"label {label_text} does not match {class_dir!r} (index {names.index(class_dir)})"
             )
-        candidates = [root / f"{relative}{suffix}" for suffix in VIDEO_SUFFIXES]
+        inside = relative.split("/", 1)[1]
+        candidates = [folders.get(class_dir, root / class_dir) / f"{inside}{suffix}" for suffix in VIDEO_SUFFIXES]
         existing = [p for p in candidates if p.is_file()]
         if not existing:
             raise AnnotationError(path, number, f"no video {relative}.avi or .mpg under {root}")

@@ -5,13 +5,15 @@
 
 Line ends may be LF or CRLF. Blank lines carry no record and are skipped; every other malformed
 line (wrong column count, unknown label, duplicate id, an id that is no path inside the dataset,
-bytes that are not UTF-8) raises :class:`AnnotationError` naming the file and line.
+bytes that are not UTF-8) raises :class:`AnnotationError` naming the file and line. Labels are
+compared in Unicode normal form C (:mod:`datamodules.annotations.labels`).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable, Iterator
 
+from datamodules.annotations.labels import LabelTable, label_name
 from datamodules.annotations.lines import check_id, numbered_lines
 from datamodules.records import AnnotationError, VideoRecord
 
@@ -23,16 +25,10 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def read_label_names(path: str | Path) -> list[str]:
-    """Class names in label-index order; duplicates are an error."""
+    """Class names in label-index order, in normal form C; duplicates (in any Unicode form) are an error."""
     path = Path(path)
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for number, line in _lines(path):
-        name = line.strip()
-        if name in seen:
-            raise AnnotationError(path, number, f"class {name!r} already listed on line {seen[name]}")
-        seen[name] = number
-        names.append(name)
+    table = LabelTable(path)
+    names = [table.add(line.strip(), number) for number, line in _lines(path)]
     if not names:
         raise AnnotationError(path, 0, "no class names in the labels file")
     return names
@@ -51,14 +47,14 @@ def read_labelled_split(
         fields = line.split(";")
         if len(fields) != 2:
             raise AnnotationError(path, number, f"expected '<video_id>;<label>', got {line!r}")
-        video_id, label_name = fields[0].strip(), fields[1].strip()
+        video_id, label = fields[0].strip(), label_name(fields[1].strip())
         if not video_id:
             raise AnnotationError(path, number, "empty video id")
         check_id(video_id, path, number)
-        if label_name not in class_index:
-            raise AnnotationError(path, number, f"unknown label {label_name!r}")
+        if label not in class_index:
+            raise AnnotationError(path, number, f"unknown label {label!r}")
         if video_id in seen:
             raise AnnotationError(path, number, f"duplicate video id {video_id!r} (first on line {seen[video_id]})")
         seen[video_id] = number
-        records.append(VideoRecord(video_id, locate(video_id), class_index[label_name], f"{path}:{number}"))
+        records.append(VideoRecord(video_id, locate(video_id), class_index[label], f"{path}:{number}"))
     return records

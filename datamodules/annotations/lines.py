@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from datamodules.annotations.labels import LabelTable
 from datamodules.id_paths import UnsafeIdError, id_problem, join_inside
 from datamodules.paths import NOT_FOUND, os_error_reason, path_problem
 from datamodules.records import AnnotationError, AnnotationFileError, VideoRecord
@@ -89,14 +90,10 @@ def source(path: Path, line_number: int) -> str:
 
 
 def read_names(path: Path) -> list[tuple[int, str]]:
-    """``(line_number, name)`` of a one-name-per-line file; a repeated name is an error."""
-    names: list[tuple[int, str]] = []
-    seen: dict[str, int] = {}
-    for number, name in iter_lines(path):
-        if name in seen:
-            raise AnnotationError(path, number, f"{name!r} already listed on line {seen[name]}")
-        seen[name] = number
-        names.append((number, name))
+    """``(line_number, name)`` of a one-name-per-line file of labels, each in Unicode normal form C; a
+    repeated name (in any Unicode form: :class:`~datamodules.annotations.labels.LabelTable`) is an error."""
+    table = LabelTable(path, what="name")
+    names = [(number, table.add(name, number)) for number, name in iter_lines(path)]
     if not names:
         raise AnnotationError(path, 0, "the file lists no names")
     return names
