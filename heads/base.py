@@ -18,6 +18,8 @@ class Head(nn.Module):
     """A head maps per-frame features of T frames to (B, K) class scores."""
 
     consumes: ClassVar[HeadInput]
+    # The fewest segments (T) the head is defined for; run settings are checked against it.
+    min_segments: ClassVar[int] = 1
 
     def __init__(self, num_segments: int, num_classes: int, feature_dim: int = FEATURE_DIM) -> None:
         super().__init__()

@@ -54,11 +54,12 @@ class RelationScale(nn.Module):
 
 class TRNMultiscaleHead(Head):
     consumes = "vector"
+    min_segments = 2  # a relation needs two frames
 
     def __init__(self, num_segments: int, num_classes: int, feature_dim: int = FEATURE_DIM) -> None:
         super().__init__(num_segments, num_classes, feature_dim)
-        if num_segments < 2:
-            raise ValueError(f"TRN multiscale needs at least 2 segments, got {num_segments}")
+        if num_segments < self.min_segments:
+            raise ValueError(f"TRN multiscale needs at least {self.min_segments} segments, got {num_segments}")
         self.scales = nn.ModuleList(
             RelationScale(num_segments, scale, feature_dim, num_classes) for scale in range(num_segments, 1, -1)
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from benchmark.run.setting_rules import check_run_settings
 from datamodules.datasets import get_dataset
 from datamodules.modality import Modality
 from datamodules.storage import canonical_json, short_hash
@@ -87,9 +88,8 @@ class RunConfig:
         return cls(**values)
 
     def __post_init__(self) -> None:
+        check_run_settings({f.name: getattr(self, f.name) for f in fields(self)})  # a SettingError naming it
         object.__setattr__(self, "modality", Modality(self.modality))
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.lr_schedule == "two_stage" and self.lr_steps:
             raise ValueError(
                 f"lr_schedule two_stage places its lr step itself: set lr_steps to [] (got {list(self.lr_steps)})"
@@ -102,8 +102,6 @@ class RunConfig:
         data["modality"] = str(self.modality)
         return data
 
-
-LR_SCHEDULES = ("steps", "two_stage")
 
 LATER_FIELDS: dict[str, Any] = {
     "frozen_backbone": False,

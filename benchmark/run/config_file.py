@@ -2,9 +2,12 @@
 
 :func:`read_config_file` parses with PyYAML's safe loader and remembers the line of every key of
 the top two levels; :meth:`ConfigDocument.error` makes a :class:`ConfigFileError` at the line of a
-key path. :func:`run_settings` checks a mapping of :class:`~benchmark.run.config.RunConfig` fields:
-known names, and values of the field's type, so that what a file says reaches a run as it meant
-or is refused here, before anything is trained.
+key path. Parsing is bounded in time and memory: the file's size, the nesting of flow collections,
+and no YAML anchors or aliases (``&a`` / ``*a``), whose expansion grows exponentially with the
+file ("billion laughs"). :func:`run_settings` checks a mapping of
+:class:`~benchmark.run.config.RunConfig` fields: known names, values of the field's type, in the
+setting's range and, for names, in its table (:mod:`benchmark.run.setting_rules`), so that what a
+file says reaches a run as it meant or is refused here, before anything is trained.
 """
 from __future__ import annotations
 
@@ -19,8 +22,9 @@ from typing import Any
 
 import yaml
 
+from backbones import BACKBONES
 from benchmark.run.config import RunConfig
-from datamodules.datasets import DATASETS
+from benchmark.run.setting_rules import setting_problem, shown
 from datamodules.id_paths import id_problem
 
 KeyPath = tuple[str, ...]
@@ -39,6 +43,17 @@ class ConfigFileError(ValueError):
         self.path = str(path)
         self.line_number = line_number
         self.reason = reason
+
+
+class SettingsLoader(yaml.SafeLoader):
+    """PyYAML's safe loader refusing anchors and aliases: a settings file's size bounds its content."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            problem = "YAML anchors and aliases (&name, *name) are not allowed in a settings file; write the values out"
+            raise yaml.composer.ComposerError(None, None, problem, event.start_mark)
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,7 @@ def read_config_file(path: str | Path) -> ConfigDocument:
     _check_flow_depth(path, text)
     loader = None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = SettingsLoader(text)
         node = loader.get_single_node()
         document = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
@@ -88,6 +103,8 @@ def read_config_file(path: str | Path) -> ConfigDocument:
         raise ConfigFileError(path, line, f"invalid YAML: {reason}") from None
     except RecursionError:
         raise ConfigFileError(path, 1, "invalid YAML: nested too deeply") from None
+    except ValueError as error:  # a value PyYAML's constructors cannot build, e.g. an integer of 5,000 digits
+        raise ConfigFileError(path, 1, f"invalid YAML: {str(error).splitlines()[0][:200]}") from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -180,8 +197,7 @@ def _one_problem(hint: Any, value: Any) -> str | None:
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shown(value)
 
 
 def run_settings(
@@ -210,14 +226,16 @@ def _split_text(value: Any) -> Any:
 
 
 def _setting_problem(name: str, value: Any) -> str | None:
-    if name == "dataset":
-        if isinstance(value, str) and value in DATASETS:
-            return None
-        return f"unknown dataset {_shown(value)}; known: {', '.join(sorted(DATASETS))}"
+    """The value's type (:func:`value_problem`), then its range or table (:func:`setting_problem`)."""
     if name == "backbone_weights" and isinstance(value, dict):  # one weight file per backbone
-        wrong = [key for key, path in value.items() if not isinstance(key, str) or not isinstance(path, str)]
-        return f"expected backbone names mapped to file paths, found {_shown(wrong[0])}" if wrong else None
-    return value_problem(RUN_FIELDS[name], value)
+        for backbone, path in value.items():
+            if backbone not in BACKBONES:
+                return f"unknown backbone {_shown(backbone)}; valid: {', '.join(BACKBONES)}"
+            problem = setting_problem(name, path)
+            if problem is not None:
+                return f"{backbone}: {problem}"
+        return None
+    return value_problem(RUN_FIELDS[name], value) or setting_problem(name, value)
 
 
 def plain_name(document: ConfigDocument, key: str, default: str) -> str:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from backbones import Backbone, build_backbone
 from backbones.base import init_conv_bn_
 from benchmark.run.config import RunConfig
+from benchmark.run.setting_rules import DEEP_FUSION_HEAD, FIRST_CONV_INITS
 from datamodules.modality import Modality
 from heads.fusion.deep_fusion import DeepFusionNet
 
-HEAD = "deep_fusion"
+HEAD = DEEP_FUSION_HEAD
 MODALITY = Modality.RGB_FLOW
-FIRST_CONV_INITS = ("random", "cross_modality")
 STREAMS = ("spatial", "temporal")
 
 

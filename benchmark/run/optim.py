@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from benchmark.run.config import RunConfig
+from benchmark.run.setting_rules import OPTIMIZERS
 
 NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
@@ -39,9 +40,6 @@ def parameter_groups(model: nn.Module, lr: float, weight_decay: float) -> list[d
     if len(grouped) != len(trainable) or {id(p) for p in grouped} != {id(p) for p in trainable}:
         raise AssertionError("parameter groups do not cover every trainable parameter exactly once")
     return [group for group in groups if group["params"]]
-
-
-OPTIMIZERS = ("sgd", "adam")
 
 
 def make_optimizer(name: str, params: Iterable[Any], lr: float, momentum: float = 0.9) -> torch.optim.Optimizer:

@@ -31,6 +31,7 @@ from benchmark.run.module import VideoClassifier
 from benchmark.run.options import RunOptions
 from benchmark.run.resume import ResumePoint, epochs_trained, resume_point
 from benchmark.run.rng_state import RandomStateCheckpoint
+from benchmark.run.setting_rules import check_cell
 from benchmark.run.rows import elapsed, failed_row, finished_row, video_counts
 from benchmark.run.schedule import schedule_callbacks
 from benchmark.run.throughput import TestThroughput, TrainThroughput
@@ -89,7 +90,9 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
 
     An interrupted earlier attempt is resumed from its last checkpoint unless ``fresh``. A run that
     raises (a network that cannot be counted, a non-finite loss, an unreadable video under
-    ``on_bad_video="fail"``, …) leaves a ``failed`` row with the error, then re-raises."""
+    ``on_bad_video="fail"``, …) leaves a ``failed`` row with the error, then re-raises. A configuration
+    no run can take (:func:`benchmark.run.setting_rules.check_cell`) raises before anything is written."""
+    check_cell(config)
     started = time.time()
     pl.seed_everything(config.seed, workers=True, verbose=False)
     spec = get_dataset(config.dataset)

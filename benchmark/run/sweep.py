@@ -16,6 +16,9 @@ A sweep file::
 
 Each cell's run id is the hash of its full configuration. A cell whose run id already has a
 finished leaderboard row is skipped; a cell that was interrupted resumes from its last checkpoint.
+Every cell is checked when the file is read — each setting in its range, each name in its table
+(:mod:`benchmark.run.setting_rules`), each cell one its run can take — so a mistake stops the
+sweep before any cell starts, not when its cell comes.
 """
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ from typing import Any
 
 from benchmark.run.config import RunConfig, resolve_config
 from benchmark.run.config_file import ConfigFileError, read_config_file, run_settings, plain_name, section
+from benchmark.run.deep_fusion_net import HEAD as DEEP_FUSION, check_config as check_deep_fusion
+from benchmark.run.setting_rules import check_cell
 from benchmark.results.leaderboard import finished_run_ids
 from heads import HEADS
 
@@ -66,7 +71,10 @@ def load_sweep(path: str | Path) -> Sweep:
     document = read_config_file(path)
     if "grid" not in document.data:
         raise document.error((), "a sweep file needs a 'grid' mapping")
-    grid = run_settings(document, section(document, "grid"), ("grid",), grid=True)
+    axes_given = section(document, "grid")
+    if axes_given.get("head") == ALL_HEADS:
+        axes_given = {**axes_given, "head": grid_values("head", ALL_HEADS)}
+    grid = run_settings(document, axes_given, ("grid",), grid=True)
     settings = run_settings(document, section(document, "settings"), ("settings",))
     overlap = set(grid) & set(settings)
     if overlap:
@@ -90,13 +98,21 @@ def load_sweep(path: str | Path) -> Sweep:
                 raise document.error(where, f"backbone_weights names no file for backbone {backbone!r}")
             values_of_cell["backbone_weights"] = weights[backbone]
         try:
-            cells.append(resolve_config(dataset, **values_of_cell))
-        except ValueError as error:  # a combination RunConfig refuses
+            cells.append(checked_cell(resolve_config(dataset, **values_of_cell)))
+        except ValueError as error:  # a combination RunConfig or the run refuses
             raise document.error(("grid",), f"cell {len(cells) + 1}: {error}") from None
     ids = [cell.run_id for cell in cells]
     if len(set(ids)) != len(ids):
         raise document.error(("grid",), "the grid repeats a configuration")
     return Sweep(name, tuple(cells), str(path))
+
+
+def checked_cell(config: RunConfig) -> RunConfig:
+    """``config``, once it is known to be a cell its run can take (else a ValueError saying why)."""
+    check_cell(config)
+    if config.head == DEEP_FUSION:
+        check_deep_fusion(config)
+    return config
 
 
 class SweepProgress:

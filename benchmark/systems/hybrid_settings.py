@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from benchmark.run.config_file import value_problem
-from benchmark.run.optim import OPTIMIZERS
+from benchmark.run.setting_rules import EPOCHS, MAX_SEED, Flag, ListOf, OneOf, OPTIMIZERS, Range, Rule, SettingError
 
 
 @dataclass(frozen=True)
@@ -40,20 +40,10 @@ class HybridSettings:
     mkl_max_iter: int = 50
 
     def __post_init__(self) -> None:
-        if self.lstm_optimizer not in OPTIMIZERS:
-            raise ValueError(f"lstm_optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.lstm_optimizer!r}")
-        if not self.lambda_grid or min(self.lambda_grid) < 0:
-            raise ValueError(f"lambda_grid must be a non-empty list of values >= 0, got {list(self.lambda_grid)}")
-        for name in ("svm_c_grid", "chi2_width_grid"):
-            if not getattr(self, name) or min(getattr(self, name)) <= 0:
-                raise ValueError(f"{name} must be a non-empty list of positive values, got {list(getattr(self, name))}")
-        if self.mkl_p < 1:
-            raise ValueError(f"mkl_p must be >= 1, got {self.mkl_p}")
-        counts = ("lstm_batch_size", "lstm_epochs", "fusion_epochs", "fusion_batch_size", "weight_steps")
-        counts += ("mkl_max_iter",)
-        for name in counts:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name, rule in HYBRID_RULES.items():
+            problem = rule.problem(getattr(self, name))
+            if problem is not None:
+                raise SettingError(name, problem)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HybridSettings:
@@ -87,6 +77,30 @@ class HybridSettings:
         defaults = HybridSettings().to_dict()
         return {key: value for key, value in data.items() if key not in LATER_FIELDS or value != defaults[key]}
 
+
+# The valid values of every setting: wide ranges that catch mistakes (0 or 10**30 epochs), not taste.
+HYBRID_RULES: dict[str, Rule] = {
+    "lstm_hidden": ListOf(Range(1, 16_384, whole=True), 8, fewest=1),
+    "lstm_optimizer": OneOf("optimizer", lambda: OPTIMIZERS),
+    "lstm_lr": Range(0, 10, above_low=True),
+    "lstm_momentum": Range(0, 1, below_high=True),
+    "lstm_batch_size": Range(1, 4096, whole=True),
+    "lstm_epochs": EPOCHS,
+    "lstm_dropout": Range(0, 1, below_high=True),
+    "fusion_lr": Range(0, 10, above_low=True),
+    "fusion_epochs": EPOCHS,
+    "fusion_batch_size": Range(1, 65_536, whole=True),
+    "lambda1": Range(0, 1000),
+    "lambda_grid": ListOf(Range(0, 1000), 20, fewest=1),
+    "standardize": Flag(),
+    "weight_steps": Range(1, 1000, whole=True),
+    "seed": Range(0, MAX_SEED, whole=True),
+    "svm_c_grid": ListOf(Range(0, 1e6, above_low=True), 20, fewest=1),
+    "chi2_width_grid": ListOf(Range(0, 1000, above_low=True), 20, fewest=1),
+    "mkl_p": Range(1, 100),
+    "mkl_tol": Range(0, 1, above_low=True),
+    "mkl_max_iter": Range(1, 10_000, whole=True),
+}
 
 # Settings added after the first hybrid rows were written (see HybridSettings.identity).
 LATER_FIELDS = ("svm_c_grid", "chi2_width_grid", "mkl_p", "mkl_tol", "mkl_max_iter")

@@ -25,11 +25,14 @@ from typing import Any
 
 from benchmark.run.config import RunConfig, resolve_config
 from benchmark.run.config_file import ConfigDocument, ConfigFileError, read_config_file, run_settings, section
+from benchmark.run.setting_rules import check_cell, shown
 from benchmark.systems.hybrid_settings import HybridSettings
+from benchmark.systems.score_fusion import METHODS
 
 __all__ = ["ConfigFileError", "StreamPair", "SystemFile", "load_hybrid_file", "load_system_file", "stream_config"]
 REQUIRED = ("system", "spatial", "temporal")
-FUSION_METHODS = ("average", "weighted_average", "linear_svm")  # the default when a file names none
+SYSTEMS = ("two_stream", "hybrid")
+FUSION_METHODS = METHODS  # the default when a file names none
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,9 @@ def stream_config(path: Path, shared: dict[str, Any], own: dict[str, Any], split
     (the settings checked already, see :func:`benchmark.run.config_file.run_settings`)."""
     values = {**shared, **own, "split": split}
     dataset = values.pop("dataset", "synthetic")
-    return resolve_config(dataset, **values)
+    config = resolve_config(dataset, **values)
+    check_cell(config)
+    return config
 
 
 def _document(path: str | Path) -> ConfigDocument:
@@ -61,8 +66,9 @@ def _document(path: str | Path) -> ConfigDocument:
     missing = [key for key in REQUIRED if key not in document.data]
     if missing:
         raise document.error((), f"a system file needs {sorted(REQUIRED)}; missing {missing}")
-    if not isinstance(document.data["system"], str):
-        raise document.error(("system",), "'system' must name the system (two_stream, hybrid)")
+    if document.data["system"] not in SYSTEMS:
+        found = shown(document.data["system"])
+        raise document.error(("system",), f"'system' must name the system: one of {', '.join(SYSTEMS)}, found {found}")
     return document
 
 
@@ -111,6 +117,9 @@ def load_system_file(path: str | Path) -> SystemFile:
     shared = run_settings(document, section(document, "shared"), ("shared",))
     splits = _text_list(document, ("splits",), document.data.get("splits", ["default"]))
     fusion = _text_list(document, ("fusion",), document.data.get("fusion", list(FUSION_METHODS)))
+    unknown = [method for method in fusion if method not in METHODS]
+    if unknown:
+        raise document.error(("fusion",), f"unknown fusion method {unknown[0]!r}; valid: {', '.join(METHODS)}"[:300])
     return SystemFile(
         name=str(document.data.get("name", document.path.stem)),
         system=document.data["system"],

@@ -1,6 +1,8 @@
 """Sweep and system files: every fault is a ConfigFileError at the line that has it."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from benchmark.run.config import resolve_config
@@ -64,3 +66,37 @@ def test_system_files_check_their_streams_and_hybrid_settings(tmp_path):
         load_system_file(write(tmp_path, "system: two_stream\nspatial: {}\ntemporal: {colour: red}\n"))
     with pytest.raises(ConfigFileError, match="missing \\['temporal'\\]"):
         load_system_file(write(tmp_path, "system: two_stream\nspatial: {}\n"))
+
+
+BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+    f"{level}: &{level} [{', '.join([f'*{previous}'] * 9)}]\n" for previous, level in zip("abcdefgh", "bcdefghi")
+)
+
+
+@pytest.mark.parametrize("where", ["settings: {backbone_weights: *i}", "grid: {head: [tsn], seed: *i}", "name: *i"])
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path, where):
+    """Nine levels of nine aliases (387 million strings once expanded): refused while parsing, in bounded time."""
+    path = write(tmp_path, BOMB + where + "\n" + ("grid: {head: [tsn]}\n" if "grid" not in where else ""))
+    started = time.monotonic()
+    with pytest.raises(ConfigFileError, match=r":1: invalid YAML: YAML anchors and aliases .* are not allowed"):
+        load_sweep(path)
+    assert time.monotonic() - started < 5
+
+
+def test_anchors_and_aliases_are_refused_in_sweep_and_system_files_at_their_line(tmp_path):
+    with pytest.raises(ConfigFileError, match=r":3: invalid YAML: YAML anchors and aliases"):
+        load_sweep(write(tmp_path, "grid:\n  head: [tsn]\n  seed: &s [0, 1]\n"))
+    system = "system: two_stream\nshared: &s {holdout_fraction: 0.2}\nspatial: *s\ntemporal: {modality: flow}\n"
+    with pytest.raises(ConfigFileError, match=r":2: invalid YAML: YAML anchors and aliases"):
+        load_system_file(write(tmp_path, system))
+
+
+def test_system_files_name_their_system_and_fusion_methods_from_the_tables(tmp_path):
+    base = "spatial: {modality: rgb, head: tsn}\ntemporal: {modality: flow, head: tsn}\nshared: {holdout_fraction: 0.2}\n"
+    with pytest.raises(ConfigFileError, match=r":1: 'system' must name the system: one of two_stream, hybrid, found 'three"):
+        load_system_file(write(tmp_path, "system: three_stream\n" + base))
+    with pytest.raises(ConfigFileError, match=r":5: unknown fusion method 'max'; valid: average, weighted_average"):
+        load_system_file(write(tmp_path, "system: two_stream\n" + base + "fusion: [average, max]\n"))
+    with pytest.raises(ConfigFileError, match=r":4: lstm_epochs: 1000000000000000000000000000000 is out of range"):
+        load_hybrid_file(write(tmp_path, "system: hybrid\n" + base.replace("shared: {holdout_fraction: 0.2}\n", "")
+                               + "settings: {lstm_epochs: 1000000000000000000000000000000}\n"))  # fmt: skip
