@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from datamodules.paths import path_problem
+
 # What a checkpoint of ours holds besides tensors (their storages, dtypes and sizes, which torch's
 # weights-only unpickler builds itself) and the plain values pickle writes without naming a type
 # (dict, list, tuple, str, bytes, int, float, bool, None): the ordered dicts of state dicts and
@@ -76,8 +78,9 @@ def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
     import torch
 
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(path, "checkpoint file not found")
+    problem = path_problem(path, "file")  # before opening: a named pipe would block, a device never end
+    if problem is not None:
+        raise CheckpointError(path, f"cannot read the checkpoint: {problem}")
     try:
         if trust:
             content = torch.load(path, map_location="cpu", weights_only=False)
