@@ -10,10 +10,11 @@ import torch
 
 from benchmark.results.confusion import save_confusion
 from benchmark.results.predictions import Predictions, make_predictions
-from benchmark.run.checkpoint import allowed_globals, checkpoint_config, read_checkpoint
+from benchmark.run.checkpoint import CheckpointError, allowed_globals, checkpoint_config, read_checkpoint
 from benchmark.run.config import RunConfig
 from benchmark.run.kinds import run_kind
 from benchmark.run.options import RunOptions
+from benchmark.run.setting_rules import check_cell
 from benchmark.run.trainer import build_trainer
 
 
@@ -53,7 +54,12 @@ def checkpoint_predictions(checkpoint: str | Path, options: RunOptions, global_s
 def tested_checkpoint(checkpoint: str | Path, options: RunOptions) -> tuple[pl.Trainer, Any, Any]:
     """Load ``checkpoint`` (vetted) and run the test loop: (trainer, model, datamodule)."""
     trust = options.trust_checkpoint
-    config = RunConfig.from_dict(checkpoint_config(read_checkpoint(checkpoint, trust), checkpoint))
+    settings = checkpoint_config(read_checkpoint(checkpoint, trust), checkpoint)
+    try:
+        config = RunConfig.from_dict(settings)
+        check_cell(config)
+    except (TypeError, ValueError) as error:  # settings out of range, or names no table knows
+        raise CheckpointError(checkpoint, f"holds a run configuration no run can take ({error})") from None
     kind = run_kind(config)
     with allowed_globals():
         model = kind.model_class.load_from_checkpoint(

@@ -41,3 +41,23 @@ def test_two_process_and_one_process_evaluations_agree_exactly(tiny_synthetic, t
     pd.testing.assert_frame_equal(one, two)
     row = pd.read_csv(tmp_path / "results" / "leaderboard.csv").iloc[0]
     assert row["top1"] == pytest.approx(sum(one.iloc[i, i] for i in range(len(one))) / 9)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [({"epochs": -1}, "epochs: -1 is out of range"), ({"head": "nohead"}, "unknown head 'nohead'"), ({"lr_steps": 3}, "")],
+)
+def test_a_checkpoint_whose_configuration_no_run_can_take_is_refused_naming_it(tmp_path, capsys, change, message):
+    import torch
+
+    from benchmark.cli.main import main
+    from benchmark.run.checkpoint import CheckpointError
+
+    checkpoint = tmp_path / "last.ckpt"
+    config = {**resolve_config("synthetic", head="tsn").to_dict(), **change}
+    torch.save({"hyper_parameters": {"config": config}, "state_dict": {}}, checkpoint)
+    with pytest.raises(CheckpointError, match=f"holds a run configuration no run can take \\(.*{message}"):
+        evaluate_checkpoint(checkpoint, RunOptions(accelerator="cpu", num_workers=0, progress=False))
+    assert main(["test", str(checkpoint), "--accelerator", "cpu", "--workers", "0", "--no-progress"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith(f"stbench test: {checkpoint}: holds a run configuration")
