@@ -92,6 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CheckpointError as error:  # a refused or unreadable checkpoint: the message says what to do
         print(f"stbench {args.command}: {error}", file=sys.stderr)
         return 2
+    except ValueError as error:  # a sweep or system file's fault at its line, or a setting no run can take
+        from benchmark.run.config_file import ConfigFileError
+        from benchmark.run.setting_rules import SettingError
+
+        if not isinstance(error, (ConfigFileError, SettingError)):
+            raise
+        print(f"stbench {args.command}: {' '.join(str(error).split())}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
