@@ -7,6 +7,9 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
+from benchmark.cli import option_types as types
+from benchmark.cli.user_errors import UsageError
+
 if TYPE_CHECKING:
     from benchmark.run.config import RunConfig
     from benchmark.run.runner import RunOptions
@@ -34,28 +37,38 @@ def add_what_arguments(parser: argparse.ArgumentParser, dataset: bool = True) ->
     what = parser.add_argument_group("what to run (unset values come from the dataset's protocol)")
     if dataset:
         what.add_argument("--dataset", default="synthetic", choices=sorted(DATASETS))
-        what.add_argument("--split", default="default", help="dataset split (e.g. 1, 2, 3 for UCF-101)")
+        what.add_argument(
+            "--split", default=None, help="dataset split (default: the dataset's first, e.g. 1 of UCF-101's 1, 2, 3)"
+        )
     what.add_argument("--backbone", default="smallcnn", choices=sorted(BACKBONES))
     what.add_argument("--backbone-weights", default=None, metavar="PATH", help="local ImageNet weight file")
     what.add_argument("--partial-bn", action="store_true", help="freeze every backbone BatchNorm but the first")
-    what.add_argument("--segments", type=int, default=None, metavar="T")
-    what.add_argument("--input-size", type=int, default=None)
-    what.add_argument("--epochs", type=int, default=None)
-    what.add_argument("--batch-size", type=int, default=None, help="clips per process and step")
+    what.add_argument("--segments", type=types.SEGMENTS, default=None, metavar="T")
+    what.add_argument("--input-size", type=types.INPUT_SIZE, default=None)
+    what.add_argument("--epochs", type=types.EPOCHS, default=None)
+    what.add_argument("--batch-size", type=types.BATCH_SIZE, default=None, help="clips per process and step")
     what.add_argument("--optimizer", default=None, choices=["sgd", "adam"])
-    what.add_argument("--lr", type=float, default=None)
-    what.add_argument("--lr-steps", type=int, nargs="*", default=None, metavar="EPOCH", help="epochs where lr ×0.1")
-    what.add_argument("--weight-decay", type=float, default=None)
-    what.add_argument("--transform-init-std", type=float, default=None, help="std of the backbone-to-head layer's init")
-    what.add_argument("--seed", type=int, default=0)
+    what.add_argument("--lr", type=types.LEARNING_RATE, default=None)
+    what.add_argument(
+        "--lr-steps", type=types.LR_STEP, nargs="*", default=None, metavar="EPOCH", help="epochs where lr ×0.1"
+    )
+    what.add_argument("--weight-decay", type=types.NON_NEGATIVE, default=None)
+    what.add_argument(
+        "--transform-init-std", type=types.NON_NEGATIVE, default=None, help="std of the backbone-to-head layer's init"
+    )
+    what.add_argument("--seed", type=types.SEED, default=0)
     what.add_argument(
         "--modality", default="rgb", choices=[str(m) for m in Modality], help="flow, rgb+flow: run `stbench flow` first"
     )
-    what.add_argument("--flow-length", type=int, default=None, metavar="L", help="flow pairs stacked per segment")
     what.add_argument(
-        "--holdout-fraction", type=float, default=None, help="share of each training class held out (validation)"
+        "--flow-length", type=types.FLOW_LENGTH, default=None, metavar="L", help="flow pairs stacked per segment"
     )
-    what.add_argument("--test-clips", type=int, default=None, help="temporal test views per video (scores averaged)")
+    what.add_argument(
+        "--holdout-fraction", type=types.FRACTION, default=None, help="share of each training class held out (validation)"
+    )
+    what.add_argument(
+        "--test-clips", type=types.VIEWS, default=None, help="temporal test views per video (scores averaged)"
+    )
     what.add_argument(
         "--test-crops", type=int, default=None, choices=[1, 3, 10], help="spatial test views per clip (10: corners, centre, flips)"
     )
@@ -73,15 +86,17 @@ def add_how_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--flow-root", default=None, help="optical flow folder (default: <data root>/flow)")
     how.add_argument("--results-dir", default="results", help="leaderboard.csv and per-run results go here")
     how.add_argument("--work-dir", default="runs", help="logs and checkpoints go here")
-    how.add_argument("--accelerator", default="auto")
-    how.add_argument("--devices", default="1", help="number of devices per node, or 'auto'")
-    how.add_argument("--strategy", default="auto", help="e.g. ddp")
-    how.add_argument("--num-nodes", type=int, default=1)
-    how.add_argument("--workers", type=int, default=2, help="data loader processes per device")
+    how.add_argument("--accelerator", type=types.accelerator, default="auto", help="auto, cpu, gpu, cuda, ...")
+    how.add_argument(
+        "--devices", type=types.devices, default="1", help="number of devices per node, or 'auto', or indices (0,1)"
+    )
+    how.add_argument("--strategy", type=types.strategy, default="auto", help="e.g. ddp")
+    how.add_argument("--num-nodes", type=types.COUNT, default=1)
+    how.add_argument("--workers", type=types.WORKERS, default=2, help="data loader processes per device")
     how.add_argument("--no-progress", action="store_true", help="hide progress bars")
     how.add_argument(
         "--data-timeout",
-        type=float,
+        type=types.NON_NEGATIVE,
         default=None,
         metavar="SECONDS",
         help="a run fails, naming the videos its data workers were reading, when they deliver no batch for this "
@@ -94,8 +109,12 @@ def add_how_arguments(parser: argparse.ArgumentParser) -> None:
         help="unreadable video: stop the run naming it (fail), or leave it out, counted and listed (skip)",
     )
     how.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline unless configured)")
-    how.add_argument("--limit-train-batches", type=float, default=None, help="debug: fraction (<=1) or count of batches")
-    how.add_argument("--limit-eval-batches", type=float, default=None, help="debug: fraction (<=1) or count of batches")
+    how.add_argument(
+        "--limit-train-batches", type=types.POSITIVE, default=None, help="debug: fraction (<=1) or count of batches"
+    )
+    how.add_argument(
+        "--limit-eval-batches", type=types.POSITIVE, default=None, help="debug: fraction (<=1) or count of batches"
+    )
     how.add_argument(
         "--trust-checkpoint",
         action="store_true",
@@ -112,17 +131,16 @@ def _limit(value: float | None) -> int | float | None:
 
 
 def set_data_timeout(seconds: float | None) -> None:
-    """``--data-timeout`` for this process and the ones it starts (DDP ranks read the same variable)."""
+    """``--data-timeout`` for this process and the ones it starts (DDP ranks read the same variable);
+    without it, the environment's value is checked here rather than when the first loader starts."""
     from datamodules.workers import DATA_TIMEOUT_ENV, data_timeout_s
 
-    if seconds is None:
-        return
-    os.environ[DATA_TIMEOUT_ENV] = repr(float(seconds))
+    if seconds is not None:
+        os.environ[DATA_TIMEOUT_ENV] = repr(float(seconds))
     try:
         data_timeout_s()
-    except ValueError:
-        del os.environ[DATA_TIMEOUT_ENV]
-        raise SystemExit(f"--data-timeout {seconds}: give 0 (no limit) or a positive number of seconds") from None
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
@@ -151,29 +169,33 @@ def run_options(args: argparse.Namespace) -> RunOptions:
 
 
 def run_config(args: argparse.Namespace, head: str) -> RunConfig:
-    """The what-to-run arguments (:func:`add_what_arguments`) for ``head``, completed by the protocol."""
+    """The what-to-run arguments (:func:`add_what_arguments`) for ``head``, completed by the protocol;
+    a value RunConfig refuses (a split the dataset does not have, a setting out of range) is a UsageError."""
     from benchmark.run.config import resolve_config
 
-    return resolve_config(
-        args.dataset,
-        split=args.split,
-        backbone=args.backbone,
-        backbone_weights=args.backbone_weights,
-        partial_bn=args.partial_bn or None,
-        head=head,
-        segments=args.segments,
-        input_size=args.input_size,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        lr_steps=args.lr_steps,
-        weight_decay=args.weight_decay,
-        transform_init_std=args.transform_init_std,
-        seed=args.seed,
-        test_clips=args.test_clips,
-        test_crops=args.test_crops,
-        modality=args.modality,
-        flow_length=args.flow_length,
-        holdout_fraction=args.holdout_fraction,
-    )
+    try:
+        return resolve_config(
+            args.dataset,
+            split=args.split,
+            backbone=args.backbone,
+            backbone_weights=args.backbone_weights,
+            partial_bn=args.partial_bn or None,
+            head=head,
+            segments=args.segments,
+            input_size=args.input_size,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            optimizer=args.optimizer,
+            lr=args.lr,
+            lr_steps=args.lr_steps,
+            weight_decay=args.weight_decay,
+            transform_init_std=args.transform_init_std,
+            seed=args.seed,
+            test_clips=args.test_clips,
+            test_crops=args.test_crops,
+            modality=args.modality,
+            flow_length=args.flow_length,
+            holdout_fraction=args.holdout_fraction,
+        )
+    except ValueError as error:  # RunConfig refusing a value given on the command line
+        raise UsageError(str(error)) from None

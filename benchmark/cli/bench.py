@@ -6,6 +6,8 @@ import importlib.util
 import os
 from pathlib import Path
 
+from benchmark.cli.option_types import BATCH_SIZE, COUNT, INPUT_SIZE, SEED, SEGMENTS, WORKERS, whole
+
 DEFAULT_OUT_DIR = "results/perf"
 OPTIONAL_COMMANDS: tuple[tuple[str, str], ...] = (
     ("benchmark.perf.cache", "add_cache_parser"),
@@ -38,14 +40,14 @@ def _add_data_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--videos", default=None, metavar="DIR", help="read every video (.mp4 .avi .mpg .webm ...) in DIR instead (label 0), repeated up to --clips"
     )
-    parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="worker counts to measure")
-    parser.add_argument("--clips", type=int, default=64, help="clips per timed pass (one warm-up batch excluded)")
-    parser.add_argument("--segments", type=int, default=None, metavar="T", help="frames per clip (default: the dataset's)")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: the dataset's training batch size")
-    parser.add_argument("--decode-size", type=int, nargs=2, default=None, metavar=("H", "W"),
+    parser.add_argument("--workers", type=WORKERS, nargs="+", default=[0, 1, 2], help="worker counts to measure")
+    parser.add_argument("--clips", type=COUNT, default=64, help="clips per timed pass (one warm-up batch excluded)")
+    parser.add_argument("--segments", type=SEGMENTS, default=None, metavar="T", help="frames per clip (default: the dataset's)")
+    parser.add_argument("--batch-size", type=BATCH_SIZE, default=None, help="default: the dataset's training batch size")
+    parser.add_argument("--decode-size", type=whole(8, 4096), nargs=2, default=None, metavar=("H", "W"),
                         help="resize-on-decode size (default: the dataset's; 128 171 with --videos)")  # fmt: skip
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=COUNT, default=3, help="interleaved rounds; the median is reported")
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument(
         "--start-method", default=None, choices=["forkserver", "fork", "spawn"],
         help="how worker processes start (default: forkserver, as in runs); first_batch_s includes their start-up",
@@ -95,12 +97,12 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--head", default="lstm", choices=list(HEADS))
     parser.add_argument("--dataset", default="synthetic", choices=sorted(DATASETS))
     parser.add_argument("--data-root", default=None)
-    parser.add_argument("--segments", type=int, default=None, metavar="T", help="default: the dataset's")
-    parser.add_argument("--input-size", type=int, default=None, metavar="S", help="default: the dataset's")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: the dataset's")
-    parser.add_argument("--steps", type=int, default=20, help="timed training steps")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation happens here)")
-    parser.add_argument("--workers", type=int, default=2, help="data loader processes")
+    parser.add_argument("--segments", type=SEGMENTS, default=None, metavar="T", help="default: the dataset's")
+    parser.add_argument("--input-size", type=INPUT_SIZE, default=None, metavar="S", help="default: the dataset's")
+    parser.add_argument("--batch-size", type=BATCH_SIZE, default=None, help="default: the dataset's")
+    parser.add_argument("--steps", type=COUNT, default=20, help="timed training steps")
+    parser.add_argument("--warmup", type=whole(0), default=3, help="untimed steps first (compilation happens here)")
+    parser.add_argument("--workers", type=WORKERS, default=2, help="data loader processes")
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     parser.add_argument("--compile", action="store_true", help="torch.compile the network")
@@ -108,7 +110,7 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--synthetic-input", action="store_true", help="random tensors instead of the loader: compute-only ceiling"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--out-dir", default=DEFAULT_OUT_DIR, help="train_<machine>.csv is written here")
     parser.set_defaults(handler=command_bench_train)
 

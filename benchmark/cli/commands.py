@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmark.cli.arguments import run_config, run_options, say
+from benchmark.cli.preflight import check_configs, check_data_root, check_input_file, check_output_file, check_run
 
 if TYPE_CHECKING:
     from benchmark.run.runner import RunOptions
@@ -32,6 +33,7 @@ def command_run(args: argparse.Namespace) -> int:
     from benchmark.run.runner import run
 
     config, options = run_config(args, args.head), run_options(args)
+    check_run(config, options)
     row = run(config, options)
     if row is not None:
         print_rows([row], Path(options.results_dir) / "leaderboard.csv")
@@ -42,6 +44,7 @@ def command_benchmark(args: argparse.Namespace) -> int:
     """The main job: every cell of the main sweep trained afresh (or resumed), then the report."""
     from benchmark.report.document import generate_report, report_command
 
+    check_input_file("--sweep", args.sweep)
     sweep, rows = run_sweep(args.sweep, run_options(args), fresh=not args.resume)
     if rows is None:
         return 0  # not global rank 0
@@ -69,6 +72,7 @@ def run_sweep(path: str, options: RunOptions, fresh: bool) -> tuple[Sweep, list[
     from benchmark.run.sweep import SweepProgress, load_sweep, pending_cells
 
     sweep = load_sweep(path)
+    check_configs(sweep.cells, options)
     leaderboard = Path(options.results_dir) / "leaderboard.csv"
     pending = list(sweep.cells) if fresh else pending_cells(sweep, leaderboard)
     progress = SweepProgress(len(sweep.cells), len(sweep.cells) - len(pending))
@@ -92,6 +96,8 @@ def command_test(args: argparse.Namespace) -> int:
     from benchmark.results.metrics import mean_class_accuracy, top1
     from benchmark.run.evaluate import evaluate_checkpoint
 
+    if args.out is not None:
+        check_output_file("--out", args.out)
     confusion = evaluate_checkpoint(args.checkpoint, run_options(args), args.out)
     if confusion is not None:
         correct, total = int(confusion.diagonal().sum()), int(confusion.sum())
@@ -103,8 +109,10 @@ def command_test(args: argparse.Namespace) -> int:
 
 
 def command_generate(args: argparse.Namespace) -> int:
+    from datamodules.datasets import get_dataset
     from datamodules.synthetic.generate import SyntheticConfig, ensure_synthetic
 
+    check_data_root(get_dataset("synthetic"), args.data_root)
     directory = ensure_synthetic(args.data_root, SyntheticConfig(seed=args.seed), progress=not args.no_progress)
     print(directory)
     return 0

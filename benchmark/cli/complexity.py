@@ -17,10 +17,14 @@ def default_out(dataset: str, segments: int, backbone: str, input_size: int) -> 
 def command_complexity(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from benchmark.cli.preflight import check_backbone_input, check_output_file
     from benchmark.run.complexity import backbone_map, count_complexity
     from datamodules.datasets import get_dataset
     from heads import HEADS
 
+    out = Path(args.out) if args.out else default_out(args.dataset, args.segments, args.backbone, args.input_size)
+    check_output_file("--out", out)
+    check_backbone_input(args.backbone, args.input_size)
     classes = get_dataset(args.dataset).num_classes
     heads = args.heads or list(HEADS)
     rows = []
@@ -30,7 +34,6 @@ def command_complexity(args: argparse.Namespace) -> int:
                      "num_classes": classes, "input_size": args.input_size, **counts})  # fmt: skip
     table = pd.DataFrame(rows, columns=COLUMNS)
 
-    out = Path(args.out) if args.out else default_out(args.dataset, args.segments, args.backbone, args.input_size)
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
 
@@ -52,6 +55,7 @@ def command_complexity(args: argparse.Namespace) -> int:
 def add_complexity_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``complexity`` subcommand and its handler."""
     from backbones import BACKBONES
+    from benchmark.cli.option_types import INPUT_SIZE, SEGMENTS
     from datamodules.datasets import DATASETS
     from heads import HEADS
 
@@ -62,13 +66,13 @@ def add_complexity_parser(subparsers: argparse._SubParsersAction) -> None:
         "one backbone; needs no data, only the dataset's number of classes.",
     )
     parser.add_argument("--dataset", required=True, choices=sorted(DATASETS), help="sets the number of classes")
-    parser.add_argument("--segments", type=int, required=True, metavar="T")
+    parser.add_argument("--segments", type=SEGMENTS, required=True, metavar="T")
     parser.add_argument("--backbone", required=True, choices=sorted(BACKBONES))
     parser.add_argument(
         "--head", dest="heads", nargs="+", action="extend", default=None, choices=list(HEADS),
         metavar="NAME", help="heads to count (default: every head of heads.HEADS)",
     )  # fmt: skip
-    parser.add_argument("--input-size", type=int, default=224)
+    parser.add_argument("--input-size", type=INPUT_SIZE, default=224)
     parser.add_argument(
         "--out", default=None, metavar="FILE.csv",
         help="CSV to write (default: results/complexity/<dataset>_<T>seg_<backbone>_<input-size>.csv)",

@@ -11,9 +11,11 @@ import argparse
 
 
 def command_export_backbone(args: argparse.Namespace) -> int:
+    from benchmark.cli.preflight import check_output_file
     from benchmark.run.backbone_export import export_backbone
     from datamodules.storage import file_sha256
 
+    check_output_file("--out", args.out)
     count = export_backbone(args.checkpoint, args.out, args.stream, args.trust_checkpoint)
     print(f"{args.out}: {count} tensors of the {args.stream} (sha256 {file_sha256(args.out)[:12]})")
     return 0

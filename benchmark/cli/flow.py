@@ -24,14 +24,25 @@ def default_flow_root(root: Path | None, dataset: str = "synthetic") -> Path:
 
 
 def command_flow(args: argparse.Namespace) -> int:
+    from benchmark.cli.preflight import check_data_root, check_writable_folder
+    from benchmark.cli.user_errors import UsageError
     from datamodules.datasets import get_dataset
     from datamodules.flow.extract import extract_dataset_flow, resolve_method
 
-    method = resolve_method(args.method)
+    spec = get_dataset(args.dataset)
+    split = spec.check_split(args.split or spec.default_split)
+    check_data_root(spec, args.root, "--root")
+    if args.flow_root:
+        check_writable_folder("--flow-root", args.flow_root)
+    try:
+        method = resolve_method(args.method)
+    except ValueError as error:  # a method the installed OpenCV lacks
+        raise UsageError(f"--method {args.method}: {error}") from None
     root = Path(args.root) if args.root is not None else None
     flow_root = Path(args.flow_root) if args.flow_root else default_flow_root(root, args.dataset)
-    size = tuple(args.size) if args.size else get_dataset(args.dataset).decode_size
-    records = _records(args.dataset, root, args.split, not args.no_progress)
+    check_writable_folder("flow folder", flow_root)
+    size = tuple(args.size) if args.size else spec.decode_size
+    records = _records(args.dataset, root, split, not args.no_progress)
     print(f"{args.dataset}: {len(records)} videos -> {flow_root} (method {method}, bound {args.bound:g} px, "
           f"size {size[0]}x{size[1]}, {args.workers} worker(s))", flush=True)  # fmt: skip
     summary = extract_dataset_flow(records, flow_root, method, args.bound, size, args.workers, not args.no_progress)
@@ -49,6 +60,7 @@ def command_flow(args: argparse.Namespace) -> int:
 
 def add_flow_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``flow`` subcommand and its handler."""
+    from benchmark.cli.option_types import number, whole
     from datamodules.datasets import DATASETS
     from datamodules.flow.extract import DEFAULT_BOUND, METHODS
 
@@ -61,15 +73,16 @@ def add_flow_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--flow-root", default=None, help="where flow goes (default: <root>/flow)")
     parser.add_argument(
-        "--split", default="default", help="annotation split whose videos to extract (e.g. 1 for UCF-101)"
+        "--split", default=None, help="annotation split whose videos to extract (default: the dataset's first)"
     )
     parser.add_argument("--method", default="auto", choices=["auto", *METHODS],
                         help="auto: TV-L1 if OpenCV has it, else DIS, else Farneback")  # fmt: skip
     parser.add_argument(
-        "--bound", type=float, default=DEFAULT_BOUND, help="flow clipped to ±bound pixels before quantising"
-    )
-    parser.add_argument("--size", type=int, nargs=2, default=None, metavar=("H", "W"),
+        "--bound", type=number(0, low_open=True), default=DEFAULT_BOUND,
+        help="flow clipped to ±bound pixels before quantising",
+    )  # fmt: skip
+    parser.add_argument("--size", type=whole(8, 4096), nargs=2, default=None, metavar=("H", "W"),
                         help="resize frames to H W before flow (default: the dataset's decode size)")  # fmt: skip
-    parser.add_argument("--workers", type=int, default=1, help="processes")
+    parser.add_argument("--workers", type=whole(1, 1024), default=1, help="processes")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.set_defaults(handler=command_flow)

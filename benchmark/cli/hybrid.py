@@ -22,13 +22,17 @@ def command_hybrid(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from benchmark.cli.arguments import run_options
+    from benchmark.cli.preflight import check_configs, check_input_file
+    from benchmark.cli.user_errors import UsageError
     from benchmark.systems.hybrid import HybridSettings, run_hybrid
 
+    check_input_file("system file", args.file)
     systems = load_hybrid_file(args.file)
     wrong = sorted({s.system for s in systems} - {"hybrid"})
     if wrong:
-        raise SystemExit(f"{args.file} describes a {wrong[0]!r} system, not hybrid")
+        raise UsageError(f"{args.file} describes a {wrong[0]!r} system, not hybrid")
     options = run_options(args)
+    check_configs([c for system in systems for pair in system.pairs for c in (pair.spatial, pair.temporal)], options)
     rows = []
     for system in systems:
         settings = HybridSettings.from_dict(system.settings)

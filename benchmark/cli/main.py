@@ -3,6 +3,7 @@
 This module builds the parser and dispatches to the handlers: the core commands' are in
 :mod:`benchmark.cli.commands`, every other command has a module of its own here that registers
 its sub-parser; the options shared by the commands that train are in :mod:`benchmark.cli.arguments`.
+A user's mistake ends in one line on stderr and exit status 2 (:mod:`benchmark.cli.user_errors`).
 """
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import logging
 import sys
 from typing import Sequence
 
+from benchmark.cli import option_types as types
 from benchmark.cli.arguments import add_how_arguments, add_run_arguments
 from benchmark.cli.commands import command_benchmark, command_generate, command_run, command_test
+from benchmark.cli.user_errors import OneLineParser, is_user_error, report
 from benchmark.project import CONFIGS_DIR
-from benchmark.run.checkpoint import CheckpointError
 
 MAIN_SWEEP = CONFIGS_DIR / "synthetic_main.yaml"
 
@@ -22,7 +24,7 @@ MAIN_SWEEP = CONFIGS_DIR / "synthetic_main.yaml"
 def build_parser() -> argparse.ArgumentParser:
     from heads import HEADS
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="stbench", description="Benchmark spatiotemporal-modeling heads for video action recognition."
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -56,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate_parser = commands.add_parser("generate", help="generate the built-in synthetic dataset")
     generate_parser.add_argument("--data-root", default=None)
-    generate_parser.add_argument("--seed", type=int, default=0)
+    generate_parser.add_argument("--seed", type=types.SEED, default=0)
     generate_parser.add_argument("--no-progress", action="store_true")
     generate_parser.set_defaults(handler=command_generate)
 
@@ -89,17 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = argv  # a command may run itself again in a child process (stbench regress)
     try:
         return args.handler(args)
-    except CheckpointError as error:  # a refused or unreadable checkpoint: the message says what to do
-        print(f"stbench {args.command}: {error}", file=sys.stderr)
-        return 2
-    except ValueError as error:  # a sweep or system file's fault at its line, or a setting no run can take
-        from benchmark.run.config_file import ConfigFileError
-        from benchmark.run.setting_rules import SettingError
-
-        if not isinstance(error, (ConfigFileError, SettingError)):
+    except Exception as error:
+        if not is_user_error(error):
             raise
-        print(f"stbench {args.command}: {' '.join(str(error).split())}", file=sys.stderr)
-        return 2
+        return report(args.command, error)
 
 
 if __name__ == "__main__":

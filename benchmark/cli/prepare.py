@@ -9,26 +9,35 @@ MAX_LISTED = 20  # problems printed on the terminal; the report lists them all
 
 
 def command_prepare(args: argparse.Namespace) -> int:
-    """Exit 0 when any video is usable (even with problems), 2 when none is or the annotations fail to load."""
+    """Exit 0 when any video is usable (even with problems), 2 when none is; a root, split or annotation file
+    that cannot work is a user's mistake (:mod:`benchmark.cli.user_errors`)."""
     import pandas as pd
 
+    from benchmark.cli.preflight import check_output_file, check_writable_folder
+    from benchmark.cli.user_errors import UsageError
     from benchmark.report.prepare import SPLIT_HEADER, decoding_summary, prepare_dataset, split_rows
-    from datamodules.records import AnnotationError
+    from datamodules.datasets import get_dataset
+    from datamodules.paths import path_problem
 
-    try:
-        report = prepare_dataset(
-            args.dataset,
-            args.root,
-            split=args.split,
-            workers=args.workers,
-            progress=not args.no_progress,
-            report_path=args.report,
-            cache_dir=args.cache_dir,
-            deep=args.deep,
-        )
-    except (AnnotationError, FileNotFoundError, NotADirectoryError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    spec = get_dataset(args.dataset)
+    split = spec.check_split(args.split or spec.default_split)
+    problem = path_problem(args.root, "folder")
+    if problem is not None:
+        raise UsageError(f"--root {args.root}: {problem}")
+    if args.report is not None:
+        check_output_file("--report", args.report)
+    if args.cache_dir is not None:
+        check_writable_folder("--cache-dir", args.cache_dir)
+    report = prepare_dataset(
+        args.dataset,
+        args.root,
+        split=split,
+        workers=args.workers,
+        progress=not args.no_progress,
+        report_path=args.report,
+        cache_dir=args.cache_dir,
+        deep=args.deep,
+    )
 
     print(f"{report.dataset} (split {report.split}) at {report.root}: {report.videos} distinct videos, "
           f"{report.usable} usable, {len(report.errors)} problems, {len(report.warnings)} warnings")  # fmt: skip
@@ -51,6 +60,7 @@ def command_prepare(args: argparse.Namespace) -> int:
 
 def add_prepare_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``prepare`` subcommand and its handler."""
+    from benchmark.cli.option_types import whole
     from datamodules.datasets import DATASETS
 
     parser = subparsers.add_parser(
@@ -64,10 +74,13 @@ def add_prepare_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("dataset", choices=sorted(DATASETS))
     parser.add_argument("--root", required=True, help="the dataset's folder")
-    parser.add_argument("--split", default="default", help="dataset split (e.g. 1, 2, 3 for UCF-101)")
     parser.add_argument(
-        "--workers", type=int, default=min(8, os.cpu_count() or 1), help="probing threads (processes with --deep)"
+        "--split", default=None, help="dataset split (default: the dataset's first, e.g. 1 of UCF-101's 1, 2, 3)"
     )
+    parser.add_argument(
+        "--workers", type=whole(1, 1024), default=min(8, os.cpu_count() or 1),
+        help="probing threads (processes with --deep)",
+    )  # fmt: skip
     parser.add_argument(
         "--deep", action="store_true", help="decode every frame of every video and JPEG (slow; cached in the index)"
     )

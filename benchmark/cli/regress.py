@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmark.cli.arguments import add_how_arguments, run_options, say
+from benchmark.cli.option_types import SEED
+from benchmark.cli.preflight import check_input_file, check_writable_folder
 from benchmark.report.regress import BASELINE_SEEDS, CHECK_SEED, PINNED_NUMERICS
 
 DEFAULT_BASELINE = "results/baselines/ci.csv"
@@ -27,13 +29,13 @@ def add_regress_parser(commands: argparse._SubParsersAction) -> None:
         "--results-dir, --accelerator, --devices, --strategy and --num-nodes are not used. Exit 1 on a "
         "top-1 below its allowed drop or a failed consistency probe.",
     )
-    parser.add_argument("--seed", type=int, default=CHECK_SEED, help="the check's seed (default %(default)s)")
+    parser.add_argument("--seed", type=SEED, default=CHECK_SEED, help="the check's seed (default %(default)s)")
     parser.add_argument(
         "--update",
         action="store_true",
         help=f"run the check with seeds {' '.join(map(str, BASELINE_SEEDS))} (or --seeds) and rewrite the baseline",
     )
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(BASELINE_SEEDS), help="seeds of --update")
+    parser.add_argument("--seeds", type=SEED, nargs="+", default=list(BASELINE_SEEDS), help="seeds of --update")
     parser.add_argument("--baseline", default=DEFAULT_BASELINE)
     parser.add_argument("--data-path-sweep", default=None, help="the end-to-end stage's sweep file (default configs/ci_regression_data_path.yaml)")
     parser.add_argument("--heads-sweep", default=None, help="the frozen-backbone stage's sweep file (default configs/ci_regression.yaml)")
@@ -46,6 +48,9 @@ def numerics_pinned() -> bool:
 
 
 def command_regress(args: argparse.Namespace) -> int:
+    check_writable_folder("--work-dir", args.work_dir)
+    for option, path in zip(("--data-path-sweep", "--heads-sweep"), sweep_files(args)):
+        check_input_file(option, path)
     if not numerics_pinned():
         environment = {**os.environ, **PINNED_NUMERICS}
         command = [sys.executable, "-m", "benchmark", *args.argv]

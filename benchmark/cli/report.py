@@ -7,9 +7,14 @@ from benchmark.report.document import DEFAULT_NAME
 
 
 def command_report(args: argparse.Namespace) -> int:
+    from benchmark.cli.preflight import check_input_file, check_writable_folder
     from benchmark.report.document import generate_report, report_command
     from benchmark.run.sweep import load_sweep
 
+    check_input_file("--leaderboard", args.leaderboard)
+    if args.sweep:
+        check_input_file("--sweep", args.sweep)
+    check_writable_folder("--out-dir", args.out_dir)
     name, run_ids = args.name, None
     if args.sweep:
         sweep = load_sweep(args.sweep)

@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmark.cli import option_types as types
 from benchmark.cli.arguments import add_how_arguments, run_options
+from benchmark.cli.preflight import check_configs, check_input_file
+from benchmark.cli.user_errors import UsageError
 
 if TYPE_CHECKING:
     from benchmark.run.claim_loop import ClaimLoopSettings
@@ -28,20 +31,22 @@ def add_sweep_parser(commands: argparse._SubParsersAction) -> None:
     )
     cells.add_argument(
         "--claim-timeout",
-        type=float,
+        type=types.POSITIVE,
         default=None,
         metavar="S",
         help="seconds without a heartbeat after which a claim is stale (default 300; every process must agree)",
     )
     launch = parser.add_argument_group("scheduler (submitit): submit jobs that each run this sweep")
     launch.add_argument("--launcher", choices=["slurm", "local"], default=None, help="submit jobs, train nothing here")
-    launch.add_argument("--jobs", type=int, default=1, help="jobs running at the same time (a job array)")
-    launch.add_argument("--nodes", type=int, default=1, help="nodes per job (DDP across them)")
-    launch.add_argument("--gpus-per-node", type=int, default=0, help="GPUs per node, one DDP process each (0: CPU)")
+    launch.add_argument("--jobs", type=types.COUNT, default=1, help="jobs running at the same time (a job array)")
+    launch.add_argument("--nodes", type=types.COUNT, default=1, help="nodes per job (DDP across them)")
+    launch.add_argument(
+        "--gpus-per-node", type=types.whole(0), default=0, help="GPUs per node, one DDP process each (0: CPU)"
+    )
     launch.add_argument("--partition", default=None)
-    launch.add_argument("--cpus-per-task", type=int, default=None)
-    launch.add_argument("--mem-gb", type=float, default=None)
-    launch.add_argument("--time-min", type=int, default=24 * 60, help="time limit of a job in minutes")
+    launch.add_argument("--cpus-per-task", type=types.COUNT, default=None)
+    launch.add_argument("--mem-gb", type=types.POSITIVE, default=None)
+    launch.add_argument("--time-min", type=types.COUNT, default=24 * 60, help="time limit of a job in minutes")
     launch.add_argument(
         "--slurm-option", action="append", default=[], metavar="KEY=VALUE", help="a further sbatch option: account=abc"
     )
@@ -67,11 +72,14 @@ def command_sweep(args: argparse.Namespace) -> int:
     from benchmark.run.claim_loop import run_claimed_sweep
     from benchmark.run.sweep import load_sweep
 
+    check_input_file("sweep file", args.file)
     if args.status:
         return command_status(args)
     if args.launcher:
         return command_launch(args)
-    outcome = run_claimed_sweep(load_sweep(args.file), run_options(args), loop_settings(args))
+    sweep, options = load_sweep(args.file), run_options(args)
+    check_configs(sweep.cells, options)
+    outcome = run_claimed_sweep(sweep, options, loop_settings(args))
     if outcome.rows is None:
         return 0  # a DDP process of rank > 0
     if outcome.rows:
@@ -93,6 +101,9 @@ def command_status(args: argparse.Namespace) -> int:
 def command_launch(args: argparse.Namespace) -> int:
     from benchmark.run.dispatch import LaunchSettings, submit_sweep
 
+    malformed = [option for option in args.slurm_option if "=" not in option]
+    if malformed:
+        raise UsageError(f"--slurm-option {malformed[0]!r}: expected KEY=VALUE")
     options = dict(option.split("=", 1) for option in args.slurm_option)
     launch = LaunchSettings(
         launcher=args.launcher,

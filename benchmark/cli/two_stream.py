@@ -8,13 +8,17 @@ def command_two_stream(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from benchmark.cli.arguments import run_options
+    from benchmark.cli.preflight import check_configs, check_input_file
+    from benchmark.cli.user_errors import UsageError
     from benchmark.systems.system_file import load_system_file
     from benchmark.systems.two_stream import run_two_stream
 
+    check_input_file("system file", args.file)
     system = load_system_file(args.file)
     if system.system != "two_stream":
-        raise SystemExit(f"{args.file} describes a {system.system!r} system, not two_stream")
+        raise UsageError(f"{args.file} describes a {system.system!r} system, not two_stream")
     options = run_options(args)
+    check_configs([config for pair in system.pairs for config in (pair.spatial, pair.temporal)], options)
     rows = []
     for pair in system.pairs:
         print(f"[two-stream] {system.name}: split {pair.split}", flush=True)

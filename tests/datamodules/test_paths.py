@@ -58,7 +58,8 @@ def test_a_read_only_folder_is_found_by_trying(tmp_path):
             pytest.skip("running as root without chattr: no folder here refuses writing")
     try:
         assert folder_write_problem(folder) == "cannot be written: permission denied"
-        assert folder_write_problem(folder / "results") == f"cannot be written (it would be created in {folder}): permission denied"
+        below = folder_write_problem(folder / "results")
+        assert below == f"cannot be written (it would be created in {folder}): permission denied"
     finally:
         if immutable:
             subprocess.run(["chattr", "-i", str(folder)], check=True)

@@ -38,7 +38,8 @@ def collapse_error(path: Path, line: int, first_line: int) -> str:
 # -- Jester format (Jester, the built-in dataset) ------------------------------------------------------------
 def test_jester_format_split_line_in_the_other_form_finds_its_class(tmp_path):
     names = read_label_names(write(tmp_path / "labels.csv", f"{OTHER}\n{NFC}\n"))
-    records = read_labelled_split(write(tmp_path / "train.csv", f"1;{NFD}\n2;{OTHER}\n"), {n: i for i, n in enumerate(names)}, lambda v: tmp_path / v)
+    split = write(tmp_path / "train.csv", f"1;{NFD}\n2;{OTHER}\n")
+    records = read_labelled_split(split, {n: i for i, n in enumerate(names)}, lambda video: tmp_path / video)
     assert names == [OTHER, NFC]
     assert [r.label for r in records] == [1, 0]
 
