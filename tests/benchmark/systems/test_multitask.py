@@ -68,5 +68,8 @@ def test_cli_names_each_task_as_dataset_split_and_root():
     args = build_parser().parse_args(["multitask", "--task", "ucf101:1:/data/ucf", "--task", "hmdb51:2", "--head", "tsn"])
     assert args.task == [("ucf101", "1", "/data/ucf"), ("hmdb51", "2", None)]
     assert not hasattr(args, "dataset")  # the tasks name the datasets
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["multitask", "--task", "ucf101"])
+    default = build_parser().parse_args(["multitask", "--task", "ucf101", "--task", "hmdb51::/data/hmdb"])
+    assert default.task == [("ucf101", "1", None), ("hmdb51", "1", "/data/hmdb")]  # the dataset's default split
+    for task in ("ucf101:9", "nosuch:1", ":1"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["multitask", "--task", task])
