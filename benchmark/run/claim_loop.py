@@ -13,6 +13,12 @@ leaves no row (the run could not start: a refused checkpoint, a bad setting) sto
 cell with a ``failed`` row is not run again unless ``retry_failed``: then each failed cell gets
 one more attempt, counted in its claim record, whichever process makes it.
 
+A process stopped (SIGSTOP, a frozen machine) for longer than the claim timeout loses its cell
+to another process, which resumes it. When it goes on, it stops that cell within a batch or so
+(:mod:`benchmark.run.lease_watch`), writes no row and leaves the new holder's claim record alone
+(the claim fences every write for the cell, :mod:`benchmark.run.claims`), and goes on with the
+next cell.
+
 In a multi-process job (DDP) only global rank 0 claims; the other ranks train the cells it
 announces (:mod:`benchmark.run.rank_plan`).
 """
@@ -31,6 +37,7 @@ from benchmark.run.options import RunOptions
 from benchmark.run.rank_plan import FollowerPlan, LeaderPlan, expects_other_ranks, is_global_rank_zero
 from benchmark.run.runner import run
 from benchmark.run.sweep import Sweep, SweepProgress
+from datamodules.fencing import LeaseLost, in_force
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class ClaimLoopSettings:
 class ClaimLoopOutcome:
     trained: list[str] = field(default_factory=list)  # run ids this process trained to a finished row
     failed: list[str] = field(default_factory=list)  # run ids whose run failed in this process
+    lapsed: list[str] = field(default_factory=list)  # run ids this process stopped: its claim was taken over
     retried: list[str] = field(default_factory=list)  # failed cells this process gave another attempt
     states: dict[str, str] = field(default_factory=dict)  # run id → finished / failed / "" at the end
     rows: list[dict[str, Any]] | None = None  # the sweep's leaderboard rows at the end (rank 0 only)
@@ -119,8 +127,9 @@ class ClaimLoop:
         self.outcome.states = cell_states(self.sweep, self.options)
         done = sum(state == "finished" for state in self.outcome.states.values())
         failed = sum(state == "failed" for state in self.outcome.states.values())
+        lapsed = f", {len(self.outcome.lapsed)} stopped (claim taken over)" if self.outcome.lapsed else ""
         say(
-            f"[sweep] {self.me} done: {len(self.outcome.trained)} cell(s) trained here; "
+            f"[sweep] {self.me} done: {len(self.outcome.trained)} cell(s) trained here{lapsed}; "
             f"{done}/{len(self.sweep.cells)} finished, {failed} failed"
         )
         return self.outcome
@@ -138,22 +147,30 @@ class ClaimLoop:
         return True
 
     def train(self, config: RunConfig, claim: Claim, retry: bool) -> None:
-        record = claim.start(self.sweep.name)
-        self.progress.done = sum(s == "finished" for s in cell_states(self.sweep, self.options).values())
-        say(self.progress.line(config))
-        taken = f", taking over the stale claim of {claim.took_over}" if claim.took_over else ""
-        say(f"[sweep] {self.me} trains run {config.run_id} (attempt {record.attempt}{taken})")
-        if retry:
-            self.outcome.retried.append(config.run_id)
-        if self.plan is not None:
-            self.plan.publish(config.run_id)
         self.attempted.add(config.run_id)
-        self.progress.start_cell()
         outcome = "interrupted"
         try:
-            run(config, self.options)
+            record = claim.start(self.sweep.name)
+            self.progress.done = sum(s == "finished" for s in cell_states(self.sweep, self.options).values())
+            say(self.progress.line(config))
+            taken = f", taking over the stale claim of {claim.took_over}" if claim.took_over else ""
+            say(f"[sweep] {self.me} trains run {config.run_id} (attempt {record.attempt}{taken})")
+            if retry:
+                self.outcome.retried.append(config.run_id)
+            if self.plan is not None:
+                self.plan.publish(config.run_id)
+            self.progress.start_cell()
+            with in_force(claim.fence):  # the run's row is written only while the claim holds
+                run(config, self.options)
             outcome = "finished"
             self.outcome.trained.append(config.run_id)
+        except LeaseLost as error:
+            outcome = "lapsed"
+            self.outcome.lapsed.append(config.run_id)
+            say(f"[sweep] {self.me} stops run {config.run_id}: its claim lapsed and another process took it over "
+                f"({error}); no row written")  # fmt: skip
+            if self.plan is not None:
+                raise  # the job's other processes stopped with it; so does the job
         except Exception as error:
             outcome = "failed"
             self.outcome.failed.append(config.run_id)
@@ -163,9 +180,7 @@ class ClaimLoop:
             if cell_states(self.sweep, self.options)[config.run_id] != "failed":
                 raise  # the run could not start (a refused checkpoint, a bad setting): stop the sweep
         finally:
-            if claim.lost:
-                say(f"[sweep] warning: the claim of run {config.run_id} lapsed while it trained (no heartbeat)")
-            claim.release(outcome)
+            claim.release(outcome)  # the record is written only while the claim is still this process's
             self.progress.finish_cell()
 
 

@@ -11,9 +11,16 @@ A cell is claimed by holding a lease on ``<results>/claims/<run id>.lease`` (:cl
   on another host loses it once a contender has seen the file unchanged (no heartbeat) for the
   whole lease duration, measured on the contender's own monotonic clock (no clock agreement
   between hosts needed). Every contender must use the same duration (``--claim-timeout``).
+  A holder that was stopped (SIGSTOP, a frozen machine) that long loses the claim too.
 
 Beside the lease, ``<run id>.json`` tells people who holds the cell since when, and how many
 attempts the cell has had (a retry of a failed cell is one more attempt).
+
+The claim fences what its holder writes for the cell (:mod:`datamodules.fencing`): the claim
+record and the cell's leaderboard row are written only while the claim is held, and a process
+that takes a claim over first clears the staging files of the earlier holder in the claims folder
+and in the results folder. A holder whose claim was taken over while it was stopped can write
+neither: its writes fail with :class:`~datamodules.fencing.LeaseLost`.
 """
 from __future__ import annotations
 
@@ -27,7 +34,7 @@ from pathlib import Path
 
 from filelock import SoftFileLease, Timeout
 
-from datamodules.storage import write_atomically
+from datamodules.fencing import Fence, Guard, LeaseLost, clear_staging
 
 CLAIMS_FOLDER = "claims"
 DEFAULT_CLAIM_TIMEOUT_S = 300.0
@@ -55,22 +62,25 @@ class ClaimRecord:
 
 
 class Claim:
-    """A held claim. :meth:`start` records an attempt at the cell; :meth:`release` gives the claim back."""
+    """A held claim. :meth:`start` records an attempt at the cell; :meth:`release` gives the claim back.
+    ``fence`` is the condition of every write for the cell (record, leaderboard row)."""
 
     def __init__(self, claims: CellClaims, lease: SoftFileLease, run_id: str, took_over: str | None) -> None:
         self.claims = claims
         self.lease = lease
+        self.fence = Fence(Guard(lease))
         self.run_id = run_id
         self.took_over = took_over
         self.record: ClaimRecord | None = None
 
     @property
     def lost(self) -> bool:
-        """Whether the lease was taken away while held (a heartbeat that could not refresh it in time)."""
-        return self.lease.compromise is not None
+        """Whether another process took the claim over (this one was stopped or silent past the timeout)."""
+        return not self.fence.held()
 
     def start(self, sweep: str) -> ClaimRecord:
-        """Record this process as the cell's trainer: one more attempt at the cell."""
+        """Record this process as the cell's trainer: one more attempt at the cell
+        (:class:`~datamodules.fencing.LeaseLost` if the claim was taken over already)."""
         previous = self.claims.read_record(self.run_id)
         self.record = ClaimRecord(
             run_id=self.run_id,
@@ -82,16 +92,19 @@ class Claim:
             job={name: os.environ[name] for name in JOB_VARIABLES if name in os.environ},
             took_over=self.took_over,
         )
-        self.claims.write_record(self.record)
+        self.claims.write_record(self.record, self.fence)
         return self.record
 
     def release(self, outcome: str | None = None) -> None:
-        """Give the claim back; ``outcome`` (finished / failed / interrupted) completes the attempt's record."""
+        """Give the claim back; ``outcome`` (finished / failed / interrupted) completes the attempt's record,
+        unless the claim was taken over: the record is then the new holder's, and left as it is."""
         if self.record is not None and outcome is not None:
-            self.record = replace(self.record, ended=now_iso(), outcome=outcome)
-            self.claims.write_record(self.record)
+            try:
+                self.claims.write_record(replace(self.record, ended=now_iso(), outcome=outcome), self.fence)
+            except LeaseLost:
+                pass
         if self.lease.is_locked:
-            self.lease.release(force=True)
+            self.lease.release(force=True)  # removes the lease file only if it is still this hold's
 
 
 class CellClaims:
@@ -128,10 +141,18 @@ class CellClaims:
         took_over = None
         if before is not None and (before.pid, before.hostname) != (os.getpid(), socket.gethostname()):
             took_over = f"pid {before.pid} on host {before.hostname}"
-        return Claim(self, lease, run_id, took_over)
+        claim = Claim(self, lease, run_id, took_over)
+        for folder in self.guarded_folders():
+            clear_staging(folder, claim.fence.tags[0])
+        return claim
 
-    def write_record(self, record: ClaimRecord) -> None:
-        write_atomically(self.record_path(record.run_id), json.dumps(asdict(record), indent=1) + "\n")
+    def guarded_folders(self) -> tuple[Path, ...]:
+        """Where a claim's holder stages fenced writes: the claims folder (records) and the results
+        folder (the leaderboard)."""
+        return (self.folder, self.folder.parent)
+
+    def write_record(self, record: ClaimRecord, fence: Fence) -> None:
+        fence.write(self.record_path(record.run_id), json.dumps(asdict(record), indent=1) + "\n")
 
     def read_record(self, run_id: str) -> ClaimRecord | None:
         try:

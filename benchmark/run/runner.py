@@ -27,6 +27,7 @@ from benchmark.results.provenance import data_fingerprint
 from benchmark.run.checkpoint import allowed_globals
 from benchmark.run.config import RunConfig
 from benchmark.run.kinds import run_kind
+from benchmark.run.lease_watch import LeaseWatch
 from benchmark.run.module import VideoClassifier
 from benchmark.run.options import RunOptions
 from benchmark.run.resume import ResumePoint, epochs_trained, resume_point
@@ -38,6 +39,7 @@ from benchmark.run.throughput import TestThroughput, TrainThroughput
 from benchmark.run.trainer import LEARNING_CURVE, build_trainer, csv_log
 from benchmark.run.wandb_logging import log_run_to_wandb
 from datamodules.datasets import get_dataset
+from datamodules.fencing import LeaseLost, fence_in_force
 from datamodules.storage import write_atomically
 
 __all__ = ["RunOptions", "run", "record_failure", "resumable_checkpoint", "epochs_trained"]
@@ -108,6 +110,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
     test_throughput = TestThroughput()
     checkpoint = ModelCheckpoint(dirpath=options.checkpoint_dir(config.run_id), save_last=True)
     callbacks: list[pl.Callback] = [throughput, test_throughput, checkpoint, RandomStateCheckpoint()]
+    callbacks.append(LeaseWatch(fence_in_force()))  # a sweep cell whose claim was taken over stops
     callbacks += schedule_callbacks(config)
     if options.progress:
         # redraw every step on a terminal; in a log file every 25 steps is enough
@@ -122,8 +125,9 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), fresh: bool = Fal
         trainer.test(model, datamodule=datamodule, verbose=False)
     except BaseException as error:
         # The process whose own error it is writes the failed row; a process that only lost its
-        # peers (a communication error) leaves that row to the process that failed.
-        if not isinstance(error, KeyboardInterrupt) and not (
+        # peers (a communication error) leaves that row to the process that failed; one whose
+        # sweep cell was taken over by another process (LeaseLost) writes none.
+        if not isinstance(error, (KeyboardInterrupt, LeaseLost)) and not (
             trainer.world_size > 1 and is_communication_error(error)
         ):
             record_failure(config, options, error, started, detail)

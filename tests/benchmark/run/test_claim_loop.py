@@ -1,4 +1,6 @@
-"""The sweep's claim loop with a stand-in for training: which cells it runs, skips, retries and waits for."""
+"""The sweep's claim loop with a stand-in for training: which cells it runs, skips, retries and waits for,
+and what a process stopped past its claim timeout does when it goes on."""
+import os
 import threading
 
 import pytest
@@ -9,6 +11,7 @@ from benchmark.run.claim_loop import ClaimLoopSettings, run_claimed_sweep
 from benchmark.run.claims import CellClaims
 from benchmark.run.options import RunOptions
 from benchmark.run.sweep import load_sweep
+from tests.pauses import STOP_HERE, end, finish, go_on, python_child, wait_stopped
 
 
 @pytest.fixture
@@ -77,3 +80,54 @@ def test_cells_held_elsewhere_are_left_or_waited_for(tmp_path, sweep, trained):
     waited = run_claimed_sweep(sweep, options(tmp_path), ClaimLoopSettings(claim_timeout_s=3))
     assert trained.calls == ["lstm", "gru", "tsn"] and set(waited.states.values()) == {"finished"}
     assert len(read_leaderboard(tmp_path / "results" / "leaderboard.csv")) == 3
+
+
+STOPPED_SWEEP = """
+import os, signal, sys
+import benchmark.run.claim_loop as claim_loop
+from benchmark.results.leaderboard import upsert_rows
+from benchmark.run.claim_loop import ClaimLoopSettings, run_claimed_sweep
+from benchmark.run.options import RunOptions
+from benchmark.run.sweep import load_sweep
+
+def stand_in(config, options, fresh=False):  # stops while it trains its first cell, then writes its row
+    if config.head == "tsn":
+        STOP_HERE
+    upsert_rows(options.leaderboard, [{"run_id": config.run_id, "status": "finished", "detail": f"pid {os.getpid()}"}])
+
+claim_loop.run = stand_in
+options = RunOptions(results_dir=sys.argv[2], work_dir=sys.argv[3], progress=False)
+outcome = run_claimed_sweep(load_sweep(sys.argv[1]), options, ClaimLoopSettings(claim_timeout_s=1.5))
+print("trained", outcome.trained, "lapsed", getattr(outcome, "lapsed", None), flush=True)
+""".replace("STOP_HERE", STOP_HERE)
+
+
+def test_a_process_stopped_past_its_claim_stops_that_cell_and_writes_no_row(tmp_path, sweep, monkeypatch):
+    """A stops (SIGSTOP) while training its first cell; B trains the free cells, then takes the stale claim
+    over and trains that cell too; A goes on: it writes no row, leaves B's claim records alone and stops."""
+    opts = options(tmp_path)
+
+    def stand_in(config, options, fresh=False):
+        upsert_rows(options.leaderboard, [{"run_id": config.run_id, "status": "finished", "detail": f"pid {os.getpid()}"}])
+
+    monkeypatch.setattr(claim_loop, "run", stand_in)
+    a = python_child(STOPPED_SWEEP, str(sweep.source), opts.results_dir, opts.work_dir)
+    try:
+        wait_stopped(a)
+        b = run_claimed_sweep(sweep, opts, ClaimLoopSettings(claim_timeout_s=1.5))
+        ids = [cell.run_id for cell in sweep.cells]
+        assert sorted(b.trained) == sorted(ids)  # the free cells first, then the stopped process's
+        go_on(a)
+        output = finish(a, 60)
+    finally:
+        end(a)
+    assert a.returncode == 0, output
+    assert f"stops run {ids[0]}: its claim lapsed" in output and f"lapsed ['{ids[0]}']" in output, output
+    table = read_leaderboard(tmp_path / "results" / "leaderboard.csv")
+    assert sorted(table["run_id"]) == sorted(ids) and (table["status"] == "finished").all()
+    assert set(table["detail"]) == {f"pid {os.getpid()}"}  # every row B's, one per cell
+    claims = CellClaims(tmp_path / "results")
+    records = [claims.read_record(run_id) for run_id in ids]
+    assert [(r.pid, r.attempt, r.outcome) for r in records] == [(os.getpid(), 2, "finished")] + [
+        (os.getpid(), 1, "finished")
+    ] * 2

@@ -1,5 +1,6 @@
-"""Cell claims: one holder at a time, stale holders taken over (dead process, or silent on another host),
-attempts counted; the DDP plan's rank and job-key rules; the status of a sweep's cells."""
+"""Cell claims: one holder at a time, stale holders taken over (dead process, silent on another host, or
+stopped), attempts counted, a stopped holder's record writes refused; the DDP plan's rank and job-key rules;
+the status of a sweep's cells."""
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from benchmark.run.claims import CellClaims
 from benchmark.run.rank_plan import FollowerPlan, LeaderPlan, is_global_rank_zero, job_key
 from benchmark.run.sweep import load_sweep
 from benchmark.run.sweep_status import format_status, sweep_status
+from tests.pauses import STOP_HERE, end, finish, go_on, python_child, wait_stopped
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -83,6 +85,62 @@ def test_a_heartbeat_keeps_a_claim(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+STOPPED_HOLDER = f"""
+import os, signal, sys, time
+from benchmark.run.claims import CellClaims
+
+results, timeout, stop_at = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+real_replace = os.replace
+
+def replace(source, target, **kwargs):  # stops right before its last record replaces the file
+    if stop_at == "record" and str(target).endswith("cell.json") and replace.records == 1:
+        {STOP_HERE}
+    replace.records += str(target).endswith("cell.json")
+    return real_replace(source, target, **kwargs)
+
+replace.records = 0
+os.replace = replace
+claim = CellClaims(results, timeout).try_claim("cell")
+claim.start("demo")
+if stop_at == "training":
+    {STOP_HERE}
+print(f"continued at {{time.monotonic()}}; lost={{claim.lost}}", flush=True)
+claim.release("finished")
+print("released", flush=True)
+"""
+
+
+@pytest.mark.parametrize("stop_at", ["training", "record"])
+def test_a_holder_stopped_past_the_timeout_leaves_the_new_holders_claim_alone(tmp_path, stop_at):
+    """A holder stops (SIGSTOP) while it trains, or right before writing its final record; another process
+    takes the claim over once it is stale and records its attempt; the first goes on and gives the claim
+    back: the record, and the lease file, stay the new holder's."""
+    a = python_child(STOPPED_HOLDER, str(tmp_path), "1.5", stop_at)
+    try:
+        wait_stopped(a)
+        claims = CellClaims(tmp_path, timeout_s=1.5)
+        started = time.monotonic()
+        while (b := claims.try_claim("cell")) is None:
+            assert time.monotonic() - started < 30
+            time.sleep(0.1)
+        assert time.monotonic() - started >= 1.0 and b.took_over.startswith(f"pid {a.pid} on host ")
+        assert b.start("demo").attempt == 2
+        go_on(a)
+        output = finish(a, 60)
+    finally:
+        end(a)
+    assert a.returncode == 0 and "released" in output, output
+    record = claims.read_record("cell")
+    assert (record.pid, record.attempt, record.outcome) == (os.getpid(), 2, None)
+    if stop_at == "training":
+        assert "lost=True" in output  # the first holder sees at once that the claim is no longer its
+    assert not b.lost and b.lease.owner.token == b.lease.token  # the lease file is still this holder's
+    b.release("finished")
+    record = claims.read_record("cell")
+    assert (record.pid, record.attempt, record.outcome) == (os.getpid(), 2, "finished")
+    assert sorted(p.name for p in claims.folder.iterdir()) == ["cell.json"]
 
 
 @pytest.mark.parametrize(

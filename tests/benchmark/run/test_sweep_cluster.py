@@ -1,6 +1,6 @@
 """Sweeps run by many processes on one results folder, end to end on the tiny dataset: three processes at
-different offsets, a claim holder killed and taken over, exact resume after a kill, submitit's local
-executor, DDP across two "nodes" of localhost, and the SLURM array script."""
+different offsets, a claim holder killed and taken over, a claim holder stopped and taken over, exact resume
+after a kill, submitit's local executor, DDP across two "nodes" of localhost, and the SLURM array script."""
 import os
 import re
 import signal
@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchmark.run.claims import CellClaims
 from benchmark.run.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -115,6 +116,59 @@ def test_a_killed_claim_holder_is_taken_over_after_its_lease_and_resumed(tiny_sy
     table = board(tmp_path).set_index("run_id")
     assert sorted(table.index) == sorted([first, second]) and (table["status"] == "finished").all()
     assert table.loc[first, "resumed_epoch"] >= 1 and table.loc[second, "resumed_epoch"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("go_on", ["after B finished", "while B trains"])
+def test_a_claim_holder_stopped_past_the_timeout_stops_its_cell_and_writes_nothing(tiny_synthetic, tmp_path, go_on):
+    """Process A is stopped (SIGSTOP) while it trains; B takes the stale claim over and resumes the cell from
+    A's checkpoint; A goes on (SIGCONT) once B finished, or while B still trains: A stops that cell, writes no
+    row and leaves B's claim record alone. One finished row, B's."""
+    sweep = write_sweep(tmp_path, "mlp", epochs=6)
+    run_id = load_sweep(sweep).cells[0].run_id
+    command = sweep_command(sweep, tiny_synthetic, tmp_path, "--claim-timeout", "3")
+    logs = {name: tmp_path / f"{name}.log" for name in ("a", "b")}
+    processes: dict[str, subprocess.Popen] = {}
+
+    def start(name: str) -> subprocess.Popen:
+        with logs[name].open("w") as output:
+            processes[name] = subprocess.Popen(command, cwd=tmp_path, env=ENV, stdout=output, stderr=subprocess.STDOUT)
+        return processes[name]
+
+    try:
+        a = start("a")
+        wait_for(lambda: checkpoint_written(tmp_path / "runs" / run_id / "checkpoints" / "last.ckpt"), 300, a, logs["a"])
+        os.kill(a.pid, signal.SIGSTOP)  # between two checkpoints: A trains its second epoch
+        b = start("b")
+        if go_on == "after B finished":
+            b.wait(timeout=300)
+        else:
+            wait_for(lambda: f"trains run {run_id}" in logs["b"].read_text(), 120, b, logs["b"])
+        continued = time.monotonic()
+        os.kill(a.pid, signal.SIGCONT)
+        wait_for(lambda: "stops run" in logs["a"].read_text() or a.poll() is not None, 300)
+        noticed = time.monotonic() - continued
+        a.wait(timeout=120)
+        ended = time.monotonic() - continued
+        b.wait(timeout=300)
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGCONT)
+                process.kill()
+                process.wait(timeout=30)
+    a_log, b_log = (logs[name].read_text() for name in ("a", "b"))
+    assert (a.returncode, b.returncode) == (0, 0), a_log[-3000:] + b_log[-3000:]
+    assert f"trains run {run_id} (attempt 2, taking over the stale claim of pid {a.pid} on host" in b_log
+    table = board(tmp_path)
+    assert list(table["run_id"]) == [run_id] and list(table["status"]) == ["finished"]
+    record = CellClaims(tmp_path / "results").read_record(run_id)
+    assert (record.pid, record.attempt, record.outcome) == (b.pid, 2, "finished")
+    assert table.iloc[0]["resumed_epoch"] >= 1  # B's row: B resumed from A's checkpoint; A's would say 0
+    assert f"stops run {run_id}: its claim lapsed and another process took it over" in a_log
+    assert sorted(p.name for p in (tmp_path / "results" / "claims").iterdir()) == [f"{run_id}.json"]
+    assert not [p.name for p in (tmp_path / "results").iterdir() if p.name.endswith((".tmp", ".lease"))]
+    print(f"{go_on}: A stopped the cell {noticed:.1f} s after SIGCONT and ended {ended:.1f} s after it")
 
 
 @pytest.mark.slow
