@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmark.cli.arguments import run_config, run_options, say
-from benchmark.cli.preflight import check_configs, check_data_root, check_input_file, check_output_file, check_run
+from benchmark.cli.preflight import (
+    check_configs,
+    check_data_root,
+    check_input_file,
+    check_output_file,
+    check_run,
+    check_test,
+)
 
 if TYPE_CHECKING:
     from benchmark.run.runner import RunOptions
@@ -98,7 +105,9 @@ def command_test(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         check_output_file("--out", args.out)
-    confusion = evaluate_checkpoint(args.checkpoint, run_options(args), args.out)
+    options = run_options(args)
+    check_test(args.checkpoint, options)
+    confusion = evaluate_checkpoint(args.checkpoint, options, args.out)
     if confusion is not None:
         correct, total = int(confusion.diagonal().sum()), int(confusion.sum())
         print(f"test videos evaluated: {total}, correct: {correct}, top-1: {top1(confusion):.4f}, "

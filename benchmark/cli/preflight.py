@@ -122,3 +122,19 @@ def check_run(config: RunConfig, options: RunOptions) -> None:
     check_configs([config], options)
     check_backbone_input(config.backbone, config.input_size)
     check_data(config, options)
+
+
+def check_test(checkpoint: str | Path, options: RunOptions) -> None:
+    """What ``stbench test`` can check before testing: the checkpoint is a readable checkpoint of a run, and
+    the data of that run (its dataset's root, split and annotation files) is where ``options`` say."""
+    from benchmark.run.checkpoint import checkpoint_config, read_checkpoint
+    from benchmark.run.config import RunConfig
+
+    settings = checkpoint_config(read_checkpoint(checkpoint, options.trust_checkpoint), checkpoint)
+    try:
+        config = RunConfig.from_dict(settings)
+    except (TypeError, ValueError):
+        return  # testing it names what is wrong with its configuration
+    check_configs([config], options, outputs=False)
+    check_data(config, options)
+

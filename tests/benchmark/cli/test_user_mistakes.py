@@ -58,6 +58,17 @@ class Paths:
         """A quick run on the tiny dataset, ``argv`` last (it overrides the quick settings)."""
         return ["run", "--data-root", str(self.synthetic), *self.results, *QUICK, *argv]
 
+    def checkpoint(self, dataset: str) -> str:
+        """A checkpoint holding a run configuration of ``dataset`` (and no weights: it is never loaded)."""
+        import torch
+
+        from benchmark.run.config import resolve_config
+
+        path = self.tmp / f"{dataset}.ckpt"
+        config = resolve_config(dataset, head="tsn").to_dict()
+        torch.save({"hyper_parameters": {"config": config}, "state_dict": {}}, path)
+        return str(path)
+
     def sweep_file(self, text: str) -> str:
         path = self.tmp / "sweep.yaml"
         path.write_text(text)
@@ -132,6 +143,15 @@ MISTAKES: dict[str, tuple[Case, str]] = {
     "test a missing file": (lambda p: ["test", str(p.missing), *p.results], "cannot read the checkpoint: not found"),
     "test --out is a folder": (
         lambda p: ["test", str(p.missing), "--out", str(p.tmp), *p.results], "--out {tmp}: is a folder",
+    ),
+    "test without the run's data root": (
+        lambda p: ["test", p.checkpoint("ucf101"), *p.results], "ucf101 needs --data-root",
+    ),
+    "test without the run's annotation files": (
+        lambda p: ["test", p.checkpoint("ucf101"), "--data-root", str(p.empty), *p.results], "classInd.txt not found",
+    ),
+    "test with a data root that is a file": (
+        lambda p: ["test", p.checkpoint("synthetic"), "--data-root", str(p.file), *p.results], "is a file, expected a folder",
     ),
     "export a FIFO": (lambda p: ["export-backbone", str(p.fifo), "--out", str(p.tmp / "b.pt")], "named pipe"),
     "export --out under a file": (
