@@ -102,6 +102,7 @@ print("trained", outcome.trained, "lapsed", getattr(outcome, "lapsed", None), fl
 """.replace("STOP_HERE", STOP_HERE)
 
 
+@pytest.mark.slow
 def test_a_process_stopped_past_its_claim_stops_that_cell_and_writes_no_row(tmp_path, sweep, monkeypatch):
     """A stops (SIGSTOP) while training its first cell; B trains the free cells, then takes the stale claim
     over and trains that cell too; A goes on: it writes no row, leaves B's claim records alone and stops."""
