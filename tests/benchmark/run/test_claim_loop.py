@@ -109,7 +109,8 @@ def test_a_process_stopped_past_its_claim_stops_that_cell_and_writes_no_row(tmp_
     opts = options(tmp_path)
 
     def stand_in(config, options, fresh=False):
-        upsert_rows(options.leaderboard, [{"run_id": config.run_id, "status": "finished", "detail": f"pid {os.getpid()}"}])
+        row = {"run_id": config.run_id, "status": "finished", "detail": f"pid {os.getpid()}"}
+        upsert_rows(options.leaderboard, [row])
 
     monkeypatch.setattr(claim_loop, "run", stand_in)
     a = python_child(STOPPED_SWEEP, str(sweep.source), opts.results_dir, opts.work_dir)

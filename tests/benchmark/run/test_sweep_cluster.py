@@ -137,7 +137,8 @@ def test_a_claim_holder_stopped_past_the_timeout_stops_its_cell_and_writes_nothi
 
     try:
         a = start("a")
-        wait_for(lambda: checkpoint_written(tmp_path / "runs" / run_id / "checkpoints" / "last.ckpt"), 300, a, logs["a"])
+        checkpoint = tmp_path / "runs" / run_id / "checkpoints" / "last.ckpt"
+        wait_for(lambda: checkpoint_written(checkpoint), 300, a, logs["a"])
         os.kill(a.pid, signal.SIGSTOP)  # between two checkpoints: A trains its second epoch
         b = start("b")
         if go_on == "after B finished":
