@@ -160,7 +160,7 @@ def build_directory_once(target: str | Path, is_complete: Callable[[Path], bool]
             continue
     if is_complete(target):
         return target
-    raise LeaseLost(f"{target}: the lock was taken over {REBUILD_ATTEMPTS} times while building it")
+    raise RuntimeError(f"{target}: not built, its lock was taken over {REBUILD_ATTEMPTS} times while building it")
 
 
 def upsert_csv(

@@ -164,14 +164,15 @@ class ClaimLoop:
                 run(config, self.options)
             outcome = "finished"
             self.outcome.trained.append(config.run_id)
-        except LeaseLost as error:
-            outcome = "lapsed"
-            self.outcome.lapsed.append(config.run_id)
-            say(f"[sweep] {self.me} stops run {config.run_id}: its claim lapsed and another process took it over "
-                f"({error}); no row written")  # fmt: skip
-            if self.plan is not None:
-                raise  # the job's other processes stopped with it; so does the job
         except Exception as error:
+            if isinstance(error, LeaseLost) and claim.lost:
+                outcome = "lapsed"
+                self.outcome.lapsed.append(config.run_id)
+                say(f"[sweep] {self.me} stops run {config.run_id}: its claim lapsed and another process took it "
+                    f"over ({error}); no row written")  # fmt: skip
+                if self.plan is not None:
+                    raise  # the job's other processes stopped with it; so does the job
+                return
             outcome = "failed"
             self.outcome.failed.append(config.run_id)
             say(f"[sweep] run {config.run_id} failed: {type(error).__name__}: {error}")
