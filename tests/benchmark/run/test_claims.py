@@ -11,10 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchmark.results.leaderboard import read_leaderboard, upsert_rows
 from benchmark.run.claims import CellClaims
 from benchmark.run.rank_plan import FollowerPlan, LeaderPlan, is_global_rank_zero, job_key
 from benchmark.run.sweep import load_sweep
 from benchmark.run.sweep_status import format_status, sweep_status
+from datamodules.fencing import in_force
 from tests.pauses import STOP_HERE, end, finish, go_on, python_child, wait_stopped
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -141,6 +143,55 @@ def test_a_holder_stopped_past_the_timeout_leaves_the_new_holders_claim_alone(tm
     record = claims.read_record("cell")
     assert (record.pid, record.attempt, record.outcome) == (os.getpid(), 2, "finished")
     assert sorted(p.name for p in claims.folder.iterdir()) == ["cell.json"]
+
+
+ROW_WRITER = f"""
+import os, signal, sys
+from benchmark.results.leaderboard import upsert_rows
+from benchmark.run.claims import CellClaims
+from datamodules.fencing import LeaseLost, in_force
+
+results = sys.argv[1]
+board, real_replace = os.path.join(results, "leaderboard.csv"), os.replace
+
+def replace(source, target, **kwargs):  # the row's table is written and checked, about to be renamed in
+    if str(target) == board:
+        {STOP_HERE}
+    return real_replace(source, target, **kwargs)
+
+claim = CellClaims(results, 1.5).try_claim("cell")
+os.replace = replace
+try:
+    with in_force(claim.fence):
+        upsert_rows(board, [{{"run_id": "cell", "status": "finished", "detail": "first holder"}}])
+    print("wrote", flush=True)
+except LeaseLost as error:
+    print(f"refused: {{error}}", flush=True)
+"""
+
+
+def test_a_row_staged_under_a_claim_that_was_taken_over_is_not_renamed_in(tmp_path):
+    """The first holder stops right before renaming its row's table into place, holding the leaderboard's
+    lock (60 s lease, still valid); taking the claim over clears its staged table, so its rename fails."""
+    a = python_child(ROW_WRITER, str(tmp_path))
+    try:
+        wait_stopped(a)
+        claims = CellClaims(tmp_path, timeout_s=1.5)
+        started = time.monotonic()
+        while (b := claims.try_claim("cell")) is None:
+            assert time.monotonic() - started < 30
+            time.sleep(0.1)
+        go_on(a)
+        output = finish(a, 60)
+    finally:
+        end(a)
+    assert a.returncode == 0 and "refused: " in output, output
+    with in_force(b.fence):
+        upsert_rows(tmp_path / "leaderboard.csv", [{"run_id": "cell", "status": "finished", "detail": "new holder"}])
+    b.release()
+    table = read_leaderboard(tmp_path / "leaderboard.csv")
+    assert list(table["detail"]) == ["new holder"]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith((".tmp", ".lease"))]
 
 
 @pytest.mark.parametrize(
