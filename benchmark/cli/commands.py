@@ -11,6 +11,7 @@ from benchmark.cli.arguments import run_config, run_options, say
 from benchmark.cli.preflight import (
     check_configs,
     check_data_root,
+    check_datasets,
     check_input_file,
     check_output_file,
     check_run,
@@ -80,6 +81,7 @@ def run_sweep(path: str, options: RunOptions, fresh: bool) -> tuple[Sweep, list[
 
     sweep = load_sweep(path)
     check_configs(sweep.cells, options)
+    check_datasets(sweep.cells, options)
     leaderboard = Path(options.results_dir) / "leaderboard.csv"
     pending = list(sweep.cells) if fresh else pending_cells(sweep, leaderboard)
     progress = SweepProgress(len(sweep.cells), len(sweep.cells) - len(pending))

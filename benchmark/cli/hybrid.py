@@ -22,7 +22,7 @@ def command_hybrid(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from benchmark.cli.arguments import run_options
-    from benchmark.cli.preflight import check_configs, check_input_file
+    from benchmark.cli.preflight import check_configs, check_datasets, check_input_file
     from benchmark.cli.user_errors import UsageError
     from benchmark.systems.hybrid import HybridSettings, run_hybrid
 
@@ -32,7 +32,9 @@ def command_hybrid(args: argparse.Namespace) -> int:
     if wrong:
         raise UsageError(f"{args.file} describes a {wrong[0]!r} system, not hybrid")
     options = run_options(args)
-    check_configs([c for system in systems for pair in system.pairs for c in (pair.spatial, pair.temporal)], options)
+    streams = [c for system in systems for pair in system.pairs for c in (pair.spatial, pair.temporal)]
+    check_configs(streams, options)
+    check_datasets(streams, options)
     rows = []
     for system in systems:
         settings = HybridSettings.from_dict(system.settings)

@@ -117,6 +117,16 @@ def check_data(config: RunConfig, options: RunOptions) -> None:
             raise UsageError(f"no optical flow at {flow_root}: {hint}")
 
 
+def check_datasets(configs: Iterable[RunConfig], options: RunOptions) -> None:
+    """:func:`check_data` once for each dataset, split and input of ``configs`` (a sweep's, a system's)."""
+    seen: set[tuple[str, str, bool]] = set()
+    for config in configs:
+        key = (config.dataset, config.split, str(config.modality) != "rgb")
+        if key not in seen:
+            seen.add(key)
+            check_data(config, options)
+
+
 def check_run(config: RunConfig, options: RunOptions) -> None:
     """Everything ``stbench run`` can check before training."""
     check_configs([config], options)

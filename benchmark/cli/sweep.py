@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from benchmark.cli import option_types as types
 from benchmark.cli.arguments import add_how_arguments, run_options
-from benchmark.cli.preflight import check_configs, check_input_file
+from benchmark.cli.preflight import check_configs, check_datasets, check_input_file
 from benchmark.cli.user_errors import UsageError
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ def command_sweep(args: argparse.Namespace) -> int:
         return command_launch(args)
     sweep, options = load_sweep(args.file), run_options(args)
     check_configs(sweep.cells, options)
+    check_datasets(sweep.cells, options)
     outcome = run_claimed_sweep(sweep, options, loop_settings(args))
     if outcome.rows is None:
         return 0  # a DDP process of rank > 0

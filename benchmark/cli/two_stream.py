@@ -8,7 +8,7 @@ def command_two_stream(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from benchmark.cli.arguments import run_options
-    from benchmark.cli.preflight import check_configs, check_input_file
+    from benchmark.cli.preflight import check_configs, check_datasets, check_input_file
     from benchmark.cli.user_errors import UsageError
     from benchmark.systems.system_file import load_system_file
     from benchmark.systems.two_stream import run_two_stream
@@ -18,7 +18,9 @@ def command_two_stream(args: argparse.Namespace) -> int:
     if system.system != "two_stream":
         raise UsageError(f"{args.file} describes a {system.system!r} system, not two_stream")
     options = run_options(args)
-    check_configs([config for pair in system.pairs for config in (pair.spatial, pair.temporal)], options)
+    streams = [config for pair in system.pairs for config in (pair.spatial, pair.temporal)]
+    check_configs(streams, options)
+    check_datasets(streams, options)
     rows = []
     for pair in system.pairs:
         print(f"[two-stream] {system.name}: split {pair.split}", flush=True)

@@ -13,6 +13,7 @@ from typing import Callable
 import pytest
 
 from benchmark.cli.main import main
+from benchmark.project import PROJECT_ROOT as ROOT
 
 QUICK = [
     "--accelerator", "cpu", "--workers", "0", "--no-progress", "--epochs", "1", "--segments", "2", "--batch-size", "2",
@@ -180,6 +181,16 @@ MISTAKES: dict[str, tuple[Case, str]] = {
     "sweep into a results file": (
         lambda p: ["sweep", p.sweep_file("grid:\n  head: [tsn]\n"), "--results-dir", str(p.file)],
         "--results-dir {tmp}/a_file",
+    ),
+    "sweep on a root without annotation files": (
+        lambda p: ["sweep", p.sweep_file("grid:\n  dataset: [ucf101]\n  head: [tsn]\n"), "--data-root", str(p.empty),
+                   *p.results],  # fmt: skip
+        "classInd.txt not found",
+    ),
+    "two-stream without optical flow": (
+        lambda p: ["two-stream", str(ROOT / "configs" / "two_stream_synthetic.yaml"), "--data-root", str(p.synthetic),
+                   *p.results],  # fmt: skip
+        "no optical flow at",
     ),
     "sweep claim timeout 0": (lambda p: ["sweep", str(p.missing), "--claim-timeout", "0"], "--claim-timeout"),
     "sweep malformed slurm option": (
