@@ -45,7 +45,9 @@ def wait_until(condition, seconds: float, what: str) -> float:
 
 def wait_stopped(process: subprocess.Popen, seconds: float = 60) -> None:
     wait_until(lambda: is_stopped(process.pid) or process.poll() is not None, seconds, "the process to stop")
-    assert process.poll() is None, f"the process ended ({process.returncode}) instead of stopping"
+    if process.poll() is not None:
+        output, _ = process.communicate(timeout=30)
+        raise AssertionError(f"the process ended ({process.returncode}) instead of stopping: {output[-3000:]}")
 
 
 def go_on(process: subprocess.Popen) -> float:
