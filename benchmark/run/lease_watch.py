@@ -8,8 +8,9 @@ through without a row. Its loggers are dropped first: Lightning's CSV log of the
 learning curve) is the new holder's now, and a logger would write its last rows on the way out.
 
 In a multi-process (DDP) run every process must stop together: the processes agree at the start
-and end of each training epoch and of the test (hooks every process reaches the same number of
-times; evaluation batches may differ between processes).
+and end of each training epoch, at the end of each validation and at the start and end of the test
+(hooks every process reaches the same number of times; evaluation batches may differ between
+processes). That DDP path has no stop/continue test.
 """
 from __future__ import annotations
 
