@@ -57,6 +57,17 @@ def staging_path(target: Path, tags: tuple[str, ...] = ()) -> Path:
     return target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}{marks}{TEMPORARY_SUFFIX}"
 
 
+def create_staging_file(target: Path, tags: tuple[str, ...] = ()) -> tuple[int, Path]:
+    """A staging file beside ``target``, created exclusively (never one another writer holds): its open
+    descriptor and its path."""
+    while True:
+        staging = staging_path(target, tags)
+        try:
+            return os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), staging
+        except FileExistsError:
+            continue
+
+
 def clear_staging(folder: str | Path, tag: str) -> None:
     """Remove the staging files and folders tagged ``tag`` in ``folder`` (left by an earlier holder of
     that lease, killed or stopped). Call it right after acquiring the lease."""
@@ -126,13 +137,7 @@ class Fence:
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         content = data.encode() if isinstance(data, str) else data
-        while True:
-            staging = staging_path(target, self.tags)
-            try:
-                handle = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-                break
-            except FileExistsError:
-                continue
+        handle, staging = create_staging_file(target, self.tags)
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(content)

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from datamodules.storage import TEMPORARY_SUFFIX, temporary_sibling
+from datamodules.fencing import create_staging_file
+from datamodules.storage import TEMPORARY_SUFFIX
 
 __all__ = ["AtomicCheckpointIO", "save_atomically", "leftover_temporaries"]
 
@@ -24,13 +25,7 @@ def save_atomically(content: Any, path: str | Path) -> None:
     """``torch.save(content)`` to ``path`` through a temporary file beside it, fsynced and renamed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        temporary = temporary_sibling(path)
-        try:
-            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            break
-        except FileExistsError:
-            continue
+    handle, temporary = create_staging_file(path)
     try:
         with os.fdopen(handle, "wb") as stream:
             torch.save(content, stream)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from datamodules.annotations.labels import label_name
+from datamodules.annotations.labels import label_name, unicode_twin
 from datamodules.annotations.lines import check_id, check_split, iter_lines, read_names, source
 from datamodules.dataset_spec import DatasetSpec, DatasetSplits
 from datamodules.records import AnnotationError, VideoRecord
@@ -50,11 +50,7 @@ def split_files(folder: Path, split: str) -> dict[str, Path]:
         if match and match["split"] == split:
             name = label_name(match["name"])
             if name in files:
-                reason = (
-                    f"class {ascii(match['name'])} is also the class of {files[name].name} in another Unicode form; "
-                    "they would be two classes that print the same"
-                )
-                raise AnnotationError(path, 0, reason)
+                raise unicode_twin(path, "class", match["name"], f"also the class of {files[name].name}")
             files[name] = path
     if not files:
         raise FileNotFoundError(f"no *_test_split{split}.txt files in {folder}")

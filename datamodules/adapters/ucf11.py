@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from datamodules.annotations.labels import label_name
+from datamodules.annotations.labels import label_name, unicode_twin
 from datamodules.annotations.lines import check_disjoint, check_id, find_annotations, iter_lines, source
 from datamodules.annotations.random_split import random_seed, stratified_split
 from datamodules.dataset_spec import RANDOM_SPLITS, DatasetSpec, DatasetSplits, describe_splits
@@ -57,11 +57,7 @@ def scan(root: Path) -> tuple[list[str], list[tuple[VideoRecord, int]]]:
         if clips:
             name = label_name(class_dir.name)
             if name in folders:
-                reason = (
-                    f"class folder {ascii(class_dir.name)} is {ascii(folders[name].name)} in another Unicode form; "
-                    "they would be two classes that print the same"
-                )
-                raise AnnotationError(class_dir, 0, reason)
+                raise unicode_twin(class_dir, "class folder", class_dir.name, ascii(folders[name].name))
             folders[name] = class_dir
             classes[name] = clips
     if not classes:

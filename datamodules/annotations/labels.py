@@ -52,6 +52,13 @@ class LabelTable:
         return self.first[name.lower() if self.ignore_case else name][0]
 
 
+def unicode_twin(path: str | Path, what: str, name: str, twin: str) -> AnnotationError:
+    """The error for ``name`` (a class's file or folder name) whose normal form is that of ``twin``
+    (how the other one is described) although it is written differently."""
+    reason = f"{what} {ascii(name)} is {twin} in another Unicode form; they would be two classes that print the same"
+    return AnnotationError(path, 0, reason)
+
+
 def _form(text: str) -> str:
     """Which normal form ``text`` is in, for a message."""
     for form in ("NFC", "NFD"):
