@@ -94,6 +94,7 @@ def add_how_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--num-nodes", type=types.COUNT, default=1)
     how.add_argument("--workers", type=types.WORKERS, default=2, help="data loader processes per device")
     how.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    how.add_argument("--verbose", action="store_true", help="also show Lightning's INFO lines and its notes")
     how.add_argument(
         "--data-timeout",
         type=types.NON_NEGATIVE,

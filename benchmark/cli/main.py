@@ -14,6 +14,7 @@ from typing import Sequence
 
 from benchmark.cli import option_types as types
 from benchmark.cli.arguments import add_how_arguments, add_run_arguments
+from benchmark.cli.console import quiet_console
 from benchmark.cli.commands import command_benchmark, command_generate, command_run, command_test
 from benchmark.cli.user_errors import OneLineParser, is_user_error, report
 from benchmark.project import CONFIGS_DIR
@@ -88,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    quiet_console(getattr(args, "verbose", False))
     args.argv = argv  # a command may run itself again in a child process (stbench regress)
     try:
         return args.handler(args)

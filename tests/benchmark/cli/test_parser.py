@@ -16,7 +16,7 @@ WHAT = [
 ]  # fmt: skip
 HOW = [
     "--data-root", "--root", "--flow-root", "--results-dir", "--work-dir", "--accelerator", "--devices", "--strategy",
-    "--num-nodes", "--workers", "--no-progress", "--data-timeout", "--on-bad-video", "--wandb", "--limit-train-batches",
+    "--num-nodes", "--workers", "--no-progress", "--verbose", "--data-timeout", "--on-bad-video", "--wandb", "--limit-train-batches",
     "--limit-eval-batches", "--trust-checkpoint",
 ]  # fmt: skip
 OPTIONS = {
